@@ -1,0 +1,487 @@
+/**
+ * The stack configuration: one schema, every key documented, every default in this file.
+ *
+ * Stack files hold the keys under the project namespace, e.g. `mqtt-edge:haproxy: {maxconn: 500000}`.
+ * `parseEdgeConfig` takes those keys without the namespace and either returns a fully defaulted,
+ * cross-checked `EdgeConfig` or throws a `ConfigError` whose message is one line naming the key, the
+ * bad value and what is allowed. It imports nothing from Pulumi, so the render CLI and the tests use
+ * the same code path as the program.
+ */
+import { z } from "zod";
+
+export const CONFIG_NAMESPACE = "mqtt-edge";
+
+const int = (min: number, max: number) => {
+    const error = `must be an integer from ${min} to ${max}`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, { error: `must be one of: ${values.join(", ")}` });
+const bool = () => z.boolean({ error: "must be true or false" });
+
+/** A DNS name as it may appear in certificates and configs: letters, digits, hyphens, dots. */
+const dnsName = () =>
+    z
+        .string({ error: "must be a DNS name" })
+        .max(253, { error: "must be a DNS name of at most 253 characters" })
+        .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+            {
+                error: "must be a lower-case DNS name (letters, digits, hyphens, dots)",
+            },
+        );
+
+const cidr = () =>
+    z.string({ error: "must be an IPv4 CIDR such as 10.0.0.0/16" }).refine(isIpv4Cidr, {
+        error: "must be an IPv4 CIDR such as 10.0.0.0/16",
+    });
+
+/** Subject names for the CAs land in certificates and in haproxy.cfg's issuer pinning. */
+const subjectName = () =>
+    z
+        .string({ error: "must be a name of 1 to 64 printable characters" })
+        .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, {
+            error: "must be 1 to 64 characters from letters, digits, space, dot, underscore, hyphen",
+        });
+
+export function isIpv4Cidr(value: string): boolean {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+    if (!m) return false;
+    const octets = m.slice(1, 5).map(Number);
+    const prefix = Number(m[5]);
+    return octets.every((o) => o <= 255) && prefix <= 32;
+}
+
+const mqttSchema = z
+    .strictObject({
+        keepaliveSeconds: int(5, 3600)
+            .default(60)
+            .describe(
+                "MQTT keepalive the fleet uses. EMQX drops a silent client after 1.5x this; every idle timeout on the path must outlive that.",
+            ),
+    })
+    .prefault({});
+
+const haproxySchema = z
+    .strictObject({
+        instances: int(1, 50).default(2).describe("HAProxy instances, spread across the zones."),
+        instanceType: z
+            .string()
+            .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
+                error: "must be an EC2 instance type such as c7i.large",
+            })
+            .default("c7i.large")
+            .describe("EC2 instance type of the HAProxy hosts."),
+        maxconn: int(1, 4_000_000)
+            .default(500_000)
+            .describe(
+                "Global maxconn per instance (the seed's 500000). The host's file-descriptor limit is sized from it (about two per connection).",
+            ),
+        frontendMaxconn: int(1, 4_000_000)
+            .optional()
+            .describe("maxconn of the device frontend; defaults to the global maxconn."),
+        serverMaxconn: int(1, 4_000_000)
+            .optional()
+            .describe(
+                "maxconn per EMQX server line (default-server); defaults to the frontend maxconn, as in the seed.",
+            ),
+        maxqueue: int(0, 1_000_000)
+            .default(10_000)
+            .describe("Per-server queue length once a server is at maxconn (0: unlimited)."),
+        balance: oneOf(["roundrobin", "leastconn"])
+            .default("roundrobin")
+            .describe(
+                "Balancing algorithm. leastconn suits very long sessions after a node comes back.",
+            ),
+        tlsMinVersion: oneOf(["TLSv1.2", "TLSv1.3"])
+            .default("TLSv1.2")
+            .describe("Lowest TLS version devices may use."),
+        connectTimeoutSeconds: int(1, 60).default(5).describe("timeout connect to an EMQX node."),
+        clientTimeoutSeconds: int(10, 86_400)
+            .default(180)
+            .describe("timeout client; must exceed 1.5x the MQTT keepalive."),
+        serverTimeoutSeconds: int(10, 86_400)
+            .default(180)
+            .describe("timeout server; must exceed 1.5x the MQTT keepalive."),
+        finTimeoutSeconds: int(1, 3600)
+            .default(30)
+            .describe("timeout client-fin and server-fin for half-closed connections."),
+        queueTimeoutSeconds: int(1, 3600)
+            .default(5)
+            .describe("How long a device may wait in a queue for a free server slot."),
+        checkIntervalSeconds: int(1, 3600).default(10).describe("Health check interval (inter)."),
+        checkDownIntervalSeconds: int(1, 3600)
+            .default(5)
+            .describe("Health check interval while a server is down (downinter)."),
+        checkRise: int(1, 100).default(2).describe("Successful checks before a server is up."),
+        checkFall: int(1, 100).default(2).describe("Failed checks before a server is down."),
+        slowstartSeconds: int(0, 3600)
+            .default(60)
+            .describe("Ramp-up after a server comes back (0: off)."),
+        hardStopAfterSeconds: int(1, 86_400)
+            .default(900)
+            .describe("After a reload, old workers holding MQTT sessions are stopped after this."),
+        healthPort: int(1, 65_535).default(8080).describe("HTTP health frontend the NLB checks."),
+        metricsPort: int(1, 65_535)
+            .default(8405)
+            .describe("Private Prometheus exporter and stats page."),
+    })
+    .prefault({});
+
+const emqxSchema = z
+    .strictObject({
+        nodes: int(1, 32).default(3).describe("EMQX core nodes, spread across the zones."),
+        version: z
+            .string({ error: "must be an EMQX 5 version such as 5.8.9" })
+            .regex(/^5\.\d{1,2}\.\d{1,3}$/, { error: "must be an EMQX 5 version such as 5.8.9" })
+            .default("5.8.9")
+            .describe(
+                "EMQX version, pinned. 5.8.x is the last Apache-2.0 line; 5.9 and later need licenseKey for a cluster.",
+            ),
+        instanceType: z
+            .string()
+            .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
+                error: "must be an EC2 instance type such as c7i.xlarge",
+            })
+            .default("c7i.xlarge")
+            .describe("EC2 instance type of the EMQX nodes."),
+        maxConnections: int(1, 10_000_000)
+            .default(500_000)
+            .describe("listeners.tcp.default.max_connections per node (the seed's 500000)."),
+        acceptors: int(1, 1024).default(64).describe("TCP listener acceptors."),
+        backlog: int(128, 1_048_576).default(16_384).describe("TCP listen backlog."),
+        proxyProtocolTimeoutSeconds: int(1, 17)
+            .default(3)
+            .describe(
+                "How long EMQX waits for the PROXY header (esockd caps it at 17 s); written with a unit.",
+            ),
+        discovery: oneOf(["static", "dns"])
+            .default("static")
+            .describe("Cluster discovery: static seeds by DNS name, or a DNS A record."),
+        peerCertAs: oneOf(["cn", "dn", "disabled"])
+            .default("cn")
+            .describe(
+                "mqtt.peer_cert_as_username and peer_cert_as_clientid: the device CN from PROXY v2 (dn gives the CN too behind a proxy).",
+            ),
+        dataVolumeGiB: int(8, 16_384).default(20).describe("EBS volume for the EMQX data dir."),
+        privateZone: dnsName()
+            .default("emqx.internal")
+            .describe("Route53 private zone; node i is emqx-i.<zone>."),
+    })
+    .prefault({});
+
+const algorithms = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
+
+const pkiSchema = z
+    .strictObject({
+        organization: subjectName().default("mqtt-edge").describe("O of every generated subject."),
+        rootCommonName: subjectName()
+            .default("mqtt-edge Root CA")
+            .describe("CN of the generated root CA."),
+        intermediateCommonName: subjectName()
+            .default("mqtt-edge Device Intermediate CA")
+            .describe(
+                "CN of the device intermediate; HAProxy admits only certificates issued under this name.",
+            ),
+        caKeyAlgorithm: oneOf(algorithms)
+            .default("ecdsa-p384")
+            .describe("Key algorithm of the root and intermediate CAs."),
+        serverKeyAlgorithms: z
+            .array(oneOf(algorithms), { error: "must be a list of key algorithms" })
+            .min(1, { error: "must name at least one key algorithm" })
+            .max(2, { error: "must name at most two key algorithms (one ECDSA, one RSA)" })
+            .default(["ecdsa-p256", "rsa-2048"])
+            .describe(
+                "Server certificates HAProxy presents; with one ECDSA and one RSA, each device gets what it supports.",
+            ),
+        rootValidityHours: int(24, 876_000)
+            .default(262_800)
+            .describe("Root CA validity (the seed's 262800h)."),
+        intermediateValidityHours: int(24, 876_000)
+            .default(175_200)
+            .describe("Device intermediate validity; keep it inside the root's."),
+        serverValidityHours: int(24, 876_000)
+            .default(8_760)
+            .describe("Server certificate validity."),
+        testDevices: int(0, 100)
+            .default(2)
+            .describe("Device certificates issued in the stack for smoke and load tests."),
+    })
+    .prefault({});
+
+const networkSchema = z
+    .strictObject({
+        vpcCidr: cidr().default("10.40.0.0/16").describe("CIDR of the VPC the stack creates."),
+        availabilityZones: z
+            .array(
+                z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name" }),
+            )
+            .min(2, { error: "must list at least two availability zones" })
+            .max(6, { error: "must list at most six availability zones" })
+            .optional()
+            .describe("Zones to use; default: the first two of the region."),
+        natPerZone: bool()
+            .default(false)
+            .describe("One NAT gateway per zone (true) or one for the VPC."),
+        clientCidrs: z
+            .array(cidr())
+            .min(1, { error: "must list at least one CIDR" })
+            .default(["0.0.0.0/0"])
+            .describe("Who may reach the device port."),
+        adminCidrs: z
+            .array(cidr())
+            .default([])
+            .describe(
+                "Who may reach the EMQX dashboard directly; empty means SSM port forwarding only.",
+            ),
+    })
+    .prefault({});
+
+const nlbSchema = z
+    .strictObject({
+        internal: bool().default(false).describe("Internal NLB instead of internet-facing."),
+        devicePort: int(1, 65_535).default(8883).describe("Port devices connect to."),
+        clientIpMode: oneOf(["preserve", "proxy-v2"])
+            .default("preserve")
+            .describe(
+                "preserve: HAProxy sees the device IP; proxy-v2: the NLB sends PROXY v2 and HAProxy gets accept-proxy on every bind it reaches.",
+            ),
+        idleTimeoutSeconds: int(60, 6000)
+            .default(350)
+            .describe("NLB TCP idle timeout; must exceed HAProxy's client timeout."),
+        deregistrationDelaySeconds: int(0, 3600)
+            .default(300)
+            .describe("How long a deregistered HAProxy keeps its sessions before they are closed."),
+    })
+    .prefault({});
+
+const stackSchema = z.strictObject({
+    target: oneOf(["aws", "docker"])
+        .default("aws")
+        .describe("Where the stack runs: AWS, or a Docker engine on one machine."),
+    deviceDomains: z
+        .array(dnsName())
+        .min(1, { error: "must list at least one DNS name" })
+        .default(["mqtt.example.com"])
+        .describe("DNS names devices connect to; they go into the server certificate's SANs."),
+    emqxLicenseKey: z
+        .string()
+        .min(1, { error: "must not be empty" })
+        .optional()
+        .describe("Secret. EMQX license key, required for a cluster on EMQX 5.9 and later."),
+    mqtt: mqttSchema,
+    haproxy: haproxySchema,
+    emqx: emqxSchema,
+    pki: pkiSchema,
+    network: networkSchema,
+    nlb: nlbSchema,
+});
+
+type Parsed = z.output<typeof stackSchema>;
+
+/** The validated stack configuration, every default filled in. */
+export type EdgeConfig = Omit<Parsed, "haproxy"> & {
+    haproxy: Parsed["haproxy"] & { frontendMaxconn: number; serverMaxconn: number };
+};
+
+/** Keys that hold secrets: they are read as Pulumi secrets and never printed. */
+export const SECRET_KEYS: readonly string[] = ["emqxLicenseKey"];
+
+/** Top-level keys of the namespace, for readers that walk the stack file. */
+export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(stackSchema.shape);
+
+export class ConfigError extends Error {
+    override name = "ConfigError";
+}
+
+/**
+ * Validates the project's keys (namespace stripped) and returns the full configuration.
+ * Throws ConfigError with one line: `<namespace>:<key path> = <value>: <what is allowed>`.
+ */
+export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
+    const result = stackSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) {
+        const issue = result.error.issues[0];
+        if (issue === undefined) throw new ConfigError("configuration is invalid");
+        throw new ConfigError(describeIssue(issue));
+    }
+    const parsed = result.data;
+    const frontendMaxconn = parsed.haproxy.frontendMaxconn ?? parsed.haproxy.maxconn;
+    const config: EdgeConfig = {
+        ...parsed,
+        haproxy: {
+            ...parsed.haproxy,
+            frontendMaxconn,
+            serverMaxconn: parsed.haproxy.serverMaxconn ?? frontendMaxconn,
+        },
+    };
+    checkCrossFields(config);
+    return config;
+}
+
+function fail(key: string, value: unknown, allowed: string): never {
+    throw new ConfigError(`${CONFIG_NAMESPACE}:${key} = ${showValue(key, value)}: ${allowed}`);
+}
+
+/** Rules that involve more than one key. Each names the key to change. */
+function checkCrossFields(c: EdgeConfig): void {
+    const { haproxy, mqtt, nlb, emqx, pki } = c;
+    // EMQX closes a silent client after keepalive x 1.5 (mqtt.keepalive_multiplier, emqx_schema.erl@v5.8.9);
+    // an idle timeout on the path shorter than that cuts healthy devices that are between PINGREQs.
+    const keepaliveWindow = Math.ceil(mqtt.keepaliveSeconds * 1.5);
+    for (const key of ["clientTimeoutSeconds", "serverTimeoutSeconds"] as const) {
+        if (haproxy[key] <= keepaliveWindow) {
+            fail(
+                `haproxy.${key}`,
+                haproxy[key],
+                `must exceed 1.5 x mqtt.keepaliveSeconds (${mqtt.keepaliveSeconds}), i.e. be at least ${keepaliveWindow + 1}`,
+            );
+        }
+    }
+    const longestHaproxyTimeout = Math.max(
+        haproxy.clientTimeoutSeconds,
+        haproxy.serverTimeoutSeconds,
+    );
+    if (c.target === "aws" && nlb.idleTimeoutSeconds <= longestHaproxyTimeout) {
+        fail(
+            "nlb.idleTimeoutSeconds",
+            nlb.idleTimeoutSeconds,
+            `must exceed the HAProxy client/server timeout (${longestHaproxyTimeout}), or the NLB resets sessions HAProxy still holds`,
+        );
+    }
+    if (haproxy.frontendMaxconn > haproxy.maxconn) {
+        fail(
+            "haproxy.frontendMaxconn",
+            haproxy.frontendMaxconn,
+            `must not exceed haproxy.maxconn (${haproxy.maxconn})`,
+        );
+    }
+    if (haproxy.serverMaxconn > haproxy.frontendMaxconn) {
+        fail(
+            "haproxy.serverMaxconn",
+            haproxy.serverMaxconn,
+            `must not exceed the frontend maxconn (${haproxy.frontendMaxconn})`,
+        );
+    }
+    if (haproxy.serverMaxconn * emqx.nodes < haproxy.frontendMaxconn && haproxy.maxqueue === 0) {
+        fail(
+            "haproxy.maxqueue",
+            haproxy.maxqueue,
+            `must be above 0 when emqx.nodes x haproxy.serverMaxconn (${emqx.nodes * haproxy.serverMaxconn}) is below the frontend maxconn, or devices queue without bound`,
+        );
+    }
+    if (haproxy.serverMaxconn > emqx.maxConnections) {
+        fail(
+            "haproxy.serverMaxconn",
+            haproxy.serverMaxconn,
+            `must not exceed emqx.maxConnections (${emqx.maxConnections}), or HAProxy sends a node more devices than it accepts`,
+        );
+    }
+    if (haproxy.checkDownIntervalSeconds > haproxy.checkIntervalSeconds) {
+        fail(
+            "haproxy.checkDownIntervalSeconds",
+            haproxy.checkDownIntervalSeconds,
+            `must not exceed haproxy.checkIntervalSeconds (${haproxy.checkIntervalSeconds})`,
+        );
+    }
+    const ports = new Map<number, string>();
+    for (const [key, port] of [
+        ["nlb.devicePort", nlb.devicePort],
+        ["haproxy.healthPort", haproxy.healthPort],
+        ["haproxy.metricsPort", haproxy.metricsPort],
+    ] as const) {
+        const other = ports.get(port);
+        if (other) fail(key, port, `must differ from ${other} (${port})`);
+        ports.set(port, key);
+    }
+    if (compareVersions(emqx.version, "5.9.0") >= 0 && emqx.nodes > 1 && !c.emqxLicenseKey) {
+        fail(
+            "emqx.version",
+            emqx.version,
+            "needs mqtt-edge:emqxLicenseKey for more than one node (EMQX 5.9+ is BSL and licenses clustering); use 5.8.x or set the key",
+        );
+    }
+    if (pki.intermediateCommonName === pki.rootCommonName) {
+        fail(
+            "pki.intermediateCommonName",
+            pki.intermediateCommonName,
+            "must differ from pki.rootCommonName, or HAProxy's issuer pinning would admit root-issued certificates",
+        );
+    }
+    if (pki.intermediateValidityHours > pki.rootValidityHours) {
+        fail(
+            "pki.intermediateValidityHours",
+            pki.intermediateValidityHours,
+            `must not exceed pki.rootValidityHours (${pki.rootValidityHours})`,
+        );
+    }
+    const ecdsa = pki.serverKeyAlgorithms.filter((a) => a.startsWith("ecdsa")).length;
+    if (ecdsa > 1 || pki.serverKeyAlgorithms.length - ecdsa > 1) {
+        fail(
+            "pki.serverKeyAlgorithms",
+            pki.serverKeyAlgorithms,
+            "must name at most one ECDSA and at most one RSA algorithm",
+        );
+    }
+    const zones = c.network.availabilityZones;
+    if (zones && new Set(zones).size !== zones.length) {
+        fail("network.availabilityZones", zones, "must not repeat a zone");
+    }
+}
+
+/** Compares dotted numeric versions: negative, zero or positive. */
+export function compareVersions(a: string, b: string): number {
+    const pa = a.split(".").map(Number);
+    const pb = b.split(".").map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+        if (d !== 0) return d;
+    }
+    return 0;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+    if (issue.code === "unrecognized_keys") {
+        const parent = formatPath(issue.path);
+        const key = [parent, issue.keys[0]].filter(Boolean).join(".");
+        const allowed = allowedKeysAt(issue.path);
+        return `${CONFIG_NAMESPACE}:${key}: unknown key; allowed keys${parent ? ` under ${parent}` : ""}: ${allowed.join(", ")}`;
+    }
+    const key = formatPath(issue.path) || "(root)";
+    return `${CONFIG_NAMESPACE}:${key} = ${showValue(key, issue.input)}: ${issue.message}`;
+}
+
+/** `haproxy.maxconn`, `deviceDomains[0]`: the path as a user would write it with `pulumi config set --path`. */
+function formatPath(path: readonly PropertyKey[]): string {
+    return path
+        .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`))
+        .join("");
+}
+
+function allowedKeysAt(path: readonly PropertyKey[]): string[] {
+    // biome-ignore lint/suspicious/noExplicitAny: walking the schema shape generically
+    let schema: any = stackSchema;
+    for (const segment of path) {
+        while (schema && !schema.shape && schema.unwrap) schema = schema.unwrap();
+        while (schema?._zod?.def?.innerType) schema = schema._zod.def.innerType;
+        schema = schema?.shape?.[segment as string];
+    }
+    while (schema?._zod?.def?.innerType) schema = schema._zod.def.innerType;
+    return schema?.shape ? Object.keys(schema.shape) : [];
+}
+
+/** Renders a config value for an error line: JSON (so a newline shows as \n), secrets hidden. */
+function showValue(key: string, value: unknown): string {
+    if (SECRET_KEYS.some((k) => key === k || key.startsWith(`${k}.`))) return "[secret]";
+    if (value === undefined) return "(missing)";
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** JSON Schema of the configuration, for the README's reference table and editors. */
+export function configJsonSchema(): Record<string, unknown> {
+    return z.toJSONSchema(stackSchema, { io: "input", unrepresentable: "any" }) as Record<
+        string,
+        unknown
+    >;
+}
