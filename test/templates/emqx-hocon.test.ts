@@ -4,16 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 import { type HoconObject, hoconString, renderHoconDocument } from "../../templates/hocon.ts";
-
-// @pushcorn/hocon-parser is CommonJS without type declarations.
-const require = createRequire(import.meta.url);
-const parseHoconText = require("@pushcorn/hocon-parser") as (options: {
-    text: string;
-    strict: boolean;
-}) => Promise<unknown>;
+import { parseHocon } from "../support/hocon.ts";
 
 test("quoted strings round-trip: quotes, backslashes, comments, braces, substitutions", async () => {
     const samples = [
@@ -37,7 +30,7 @@ test("quoted strings round-trip: quotes, backslashes, comments, braces, substitu
     );
     const text = renderHoconDocument(document);
     assert.equal(text.split("\n").length, samples.length + 1, "one line per value");
-    assert.deepEqual(await parseHoconText({ text, strict: true }), document);
+    assert.deepEqual(await parseHocon(text), document);
 });
 
 test("characters a HOCON string cannot carry are refused, not escaped", () => {
@@ -62,7 +55,7 @@ test("documents: nested blocks, arrays, integers, booleans, omitted keys", async
         },
         flag: false,
     };
-    const parsed = await parseHoconText({ text: renderHoconDocument(document), strict: true });
+    const parsed = await parseHocon(renderHoconDocument(document));
     assert.deepEqual(parsed, {
         flag: false,
         listeners: {

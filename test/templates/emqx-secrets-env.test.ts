@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -16,13 +15,7 @@ import {
     emqxSecretVariables,
     renderEmqxSecretsEnvFile,
 } from "../../templates/emqx-secrets-env.ts";
-
-// @pushcorn/hocon-parser is CommonJS without type declarations.
-const require = createRequire(import.meta.url);
-const parseHoconText = require("@pushcorn/hocon-parser") as (options: {
-    text: string;
-    strict: boolean;
-}) => Promise<unknown>;
+import { parseHocon } from "../support/hocon.ts";
 
 const values = {
     erlangCookie: "Cookie_4f9d2c7a1b8e6d3f",
@@ -63,7 +56,7 @@ test("EMQX's HOCON reading of each value gives back the secret (fake_key=<value>
         [emqxSecretVariables.licenseKey]: values.licenseKey,
     };
     for (const [name, value] of Object.entries(emqxSecretEnvironment(values))) {
-        const parsed = await parseHoconText({ text: `fake_key=${value}`, strict: true });
+        const parsed = await parseHocon(`fake_key=${value}`);
         assert.deepEqual(parsed, { fake_key: expected[name] }, name);
     }
 });

@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { describe, test } from "node:test";
 import {
     type EmqxSpec,
@@ -19,18 +18,7 @@ import {
     findEmqxSchemaKey,
     listLeaves,
 } from "../../templates/emqx-schema-keys.ts";
-
-// @pushcorn/hocon-parser is CommonJS without type declarations.
-const require = createRequire(import.meta.url);
-const parseHoconText = require("@pushcorn/hocon-parser") as (options: {
-    text: string;
-    strict: boolean;
-}) => Promise<unknown>;
-
-/** Parses HOCON text as the spec says (strict mode: no extensions, no string-to-number guessing). */
-function parseHocon(text: string): Promise<unknown> {
-    return parseHoconText({ text, strict: true });
-}
+import { parseHocon } from "../support/hocon.ts";
 
 /** The value at a dotted path of a parsed config, or undefined. */
 function at(conf: unknown, path: string): unknown {
