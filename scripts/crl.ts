@@ -1,0 +1,314 @@
+/**
+ * Builds the CRL file HAProxy's `crl-file` needs - one CRL per CA in the chain, root AND
+ * intermediate, concatenated - from a stack's revocation list; or checks how long an existing
+ * one has left (for a cron or CI job). See docs/revocation.md.
+ *
+ *   npm run crl -- --stack dev --root-cert CaRoot.pem --root-key CaRoot-key.pem \
+ *       --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem
+ *   pulumi stack output --show-secrets --json | npm run crl -- --stack dev --stack-outputs - --out crl.pem
+ *   npm run crl -- --check crl.pem          # exit 1 when a CRL has under --refresh-days left
+ *
+ * Dates follow the refresh policy in pki/crl.ts (valid 30 days, reissued with 10 left, on a
+ * fixed 20-day grid), so rebuilding inside one window gives the same dates and CRL numbers.
+ */
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type IssuingCa, loadIssuingCa } from "../pki/ca.ts";
+import {
+    type FlagSpec,
+    flagsHelp,
+    integerFlag,
+    type ParsedFlags,
+    parseFlags,
+    runCli,
+    stringFlag,
+} from "../pki/cli-flags.ts";
+import {
+    buildCrl,
+    type CrlPolicy,
+    checkCrlPolicy,
+    crlDaysLeft,
+    crlNumberFor,
+    crlThisUpdate,
+    crlWindow,
+    defaultCrlPolicy,
+    parseCrlPems,
+} from "../pki/crl.ts";
+import { PkiInputError, quoteValue } from "../pki/input-error.ts";
+import { readInputFile } from "../pki/input-file.ts";
+import {
+    emptyRevocationFile,
+    parseRevocationFile,
+    type RevocationFile,
+} from "../pki/revocations.ts";
+import { parseStackOutputs, type StackOutputName, stackOutputPem } from "../pki/stack-outputs.ts";
+
+const defaultRevocationsDir = fileURLToPath(new URL("../revocations/", import.meta.url));
+
+const flagSpecs: Record<string, FlagSpec> = {
+    stack: {
+        type: "string",
+        help: "<name>  read <dir>/<name>.json (a missing file means nothing revoked)",
+    },
+    revocations: { type: "string", help: "<file>  instead of --stack: the revocation file" },
+    dir: {
+        type: "string",
+        help: "<dir>  revocation files folder (default: the repository's revocations/)",
+    },
+    "root-cert": { type: "string", help: "<pem>  root CA certificate" },
+    "root-key": { type: "string", help: "<pem>  root CA private key" },
+    "intermediate-cert": {
+        type: "string",
+        help: "<pem>  intermediate (device-issuing) CA certificate",
+    },
+    "intermediate-key": { type: "string", help: "<pem>  intermediate CA private key" },
+    "stack-outputs": {
+        type: "string",
+        help: "<file|->  instead of the four above: `pulumi stack output --show-secrets --json`",
+    },
+    out: {
+        type: "string",
+        help: "<file>  write the concatenated PEM CRLs here (mode 0644: CRLs are public)",
+    },
+    check: {
+        type: "string",
+        help: "<crl.pem>  print days left per CRL; exit 1 if any is under --refresh-days",
+    },
+    "valid-days": {
+        type: "string",
+        help: `<n>  CRL validity (default ${defaultCrlPolicy.validityDays})`,
+    },
+    "refresh-days": {
+        type: "string",
+        help: `<n>  reissue when fewer days remain (default ${defaultCrlPolicy.refreshBeforeDays})`,
+    },
+    now: { type: "string", help: "<ISO time>  pretend it is this time (dry runs and tests)" },
+    help: { type: "boolean", help: "show this help" },
+};
+
+function policyFrom(flags: ParsedFlags): CrlPolicy {
+    const policy = {
+        validityDays: integerFlag(flags, "valid-days", defaultCrlPolicy.validityDays, 1, 366),
+        refreshBeforeDays: integerFlag(
+            flags,
+            "refresh-days",
+            defaultCrlPolicy.refreshBeforeDays,
+            0,
+            365,
+        ),
+    };
+    checkCrlPolicy(policy);
+    return policy;
+}
+
+function nowFrom(flags: ParsedFlags): Date {
+    const raw = stringFlag(flags, "now");
+    if (raw === undefined) return new Date();
+    const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(raw)
+        ? new Date(raw)
+        : new Date(Number.NaN);
+    if (Number.isNaN(parsed.getTime())) {
+        throw new PkiInputError(
+            `--now ${quoteValue(raw)}: not an ISO 8601 UTC time; allowed: e.g. 2026-11-29T00:00:00Z`,
+        );
+    }
+    return parsed;
+}
+
+/** `--check`: one line per CRL, exit 1 when any is due (or past due). */
+function check(path: string, flags: ParsedFlags): number {
+    for (const flag of [
+        "stack",
+        "revocations",
+        "out",
+        "stack-outputs",
+        "root-cert",
+        "root-key",
+        "intermediate-cert",
+        "intermediate-key",
+    ]) {
+        if (flags[flag] !== undefined) {
+            throw new PkiInputError(
+                `--${flag} with --check: not used when checking; allowed: --check <crl.pem> [--refresh-days <n>] [--now <time>]`,
+            );
+        }
+    }
+    const policy = policyFrom(flags);
+    const now = nowFrom(flags);
+    let due = 0;
+    for (const crl of parseCrlPems(readInputFile("--check", path), `--check ${path}`)) {
+        const daysLeft = crlDaysLeft(crl, now);
+        const state =
+            daysLeft <= 0 ? "EXPIRED" : daysLeft < policy.refreshBeforeDays ? "DUE" : "ok";
+        if (state !== "ok") due++;
+        process.stdout.write(
+            `${state} ${crl.issuer}: nextUpdate ${crl.nextUpdate?.toISOString() ?? "none"}, ${daysLeft.toFixed(1)} days left (reissue under ${policy.refreshBeforeDays}), ${crl.entries.length} revoked\n`,
+        );
+    }
+    if (due > 0) {
+        process.stderr.write(
+            `crl: ${due} CRL(s) in ${path} need reissuing: run scripts/crl.ts and reload HAProxy's crl-file\n`,
+        );
+        return 1;
+    }
+    return 0;
+}
+
+interface ChainPems {
+    root: { cert: string; key: string; sources: { certificate: string; privateKey: string } };
+    intermediate: {
+        cert: string;
+        key: string;
+        sources: { certificate: string; privateKey: string };
+    };
+}
+
+function chainPemsFrom(flags: ParsedFlags): ChainPems {
+    const fileFlags = ["root-cert", "root-key", "intermediate-cert", "intermediate-key"] as const;
+    const stackOutputs = stringFlag(flags, "stack-outputs");
+    if (stackOutputs !== undefined) {
+        const conflicting = fileFlags.find((flag) => flags[flag] !== undefined);
+        if (conflicting) {
+            throw new PkiInputError(
+                `--${conflicting} with --stack-outputs: both given; allowed: one CA source`,
+            );
+        }
+        const outputs = parseStackOutputs(
+            readInputFile("--stack-outputs", stackOutputs, true),
+            stackOutputs,
+        );
+        const pem = (name: StackOutputName) => stackOutputPem(outputs, name, stackOutputs);
+        return {
+            root: {
+                cert: pem("rootCertPem"),
+                key: pem("rootKeyPem"),
+                sources: {
+                    certificate: "stack output rootCertPem",
+                    privateKey: "stack output rootKeyPem",
+                },
+            },
+            intermediate: {
+                cert: pem("intermediateCertPem"),
+                key: pem("intermediateKeyPem"),
+                sources: {
+                    certificate: "stack output intermediateCertPem",
+                    privateKey: "stack output intermediateKeyPem",
+                },
+            },
+        };
+    }
+    const missing = fileFlags.find((flag) => flags[flag] === undefined);
+    if (missing) {
+        throw new PkiInputError(
+            `--${missing}: missing (HAProxy needs a CRL from every CA in the chain); allowed: --root-cert --root-key --intermediate-cert --intermediate-key, or --stack-outputs <file|->`,
+        );
+    }
+    const read = (flag: (typeof fileFlags)[number]) =>
+        readInputFile(`--${flag}`, stringFlag(flags, flag) ?? "");
+    const source = (flag: (typeof fileFlags)[number]) => `--${flag} ${stringFlag(flags, flag)}`;
+    return {
+        root: {
+            cert: read("root-cert"),
+            key: read("root-key"),
+            sources: { certificate: source("root-cert"), privateKey: source("root-key") },
+        },
+        intermediate: {
+            cert: read("intermediate-cert"),
+            key: read("intermediate-key"),
+            sources: {
+                certificate: source("intermediate-cert"),
+                privateKey: source("intermediate-key"),
+            },
+        },
+    };
+}
+
+function revocationsFrom(flags: ParsedFlags): { file: RevocationFile; source: string } {
+    const stack = stringFlag(flags, "stack");
+    const path = stringFlag(flags, "revocations");
+    if ((stack === undefined) === (path === undefined)) {
+        throw new PkiInputError(
+            `revocation list: ${stack === undefined ? "none given" : "--stack and --revocations both given"}; allowed: --stack <name> or --revocations <file>`,
+        );
+    }
+    if (path !== undefined) {
+        return {
+            file: parseRevocationFile(readInputFile("--revocations", path), path),
+            source: path,
+        };
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(stack ?? "")) {
+        throw new PkiInputError(
+            `--stack ${quoteValue(stack ?? "")}: not a stack name; allowed: letters, digits, - _ . (a Pulumi stack name)`,
+        );
+    }
+    const stackPath = join(stringFlag(flags, "dir") ?? defaultRevocationsDir, `${stack}.json`);
+    if (!existsSync(stackPath)) return { file: emptyRevocationFile(), source: stackPath };
+    return {
+        file: parseRevocationFile(readInputFile("--stack", stackPath), stackPath),
+        source: stackPath,
+    };
+}
+
+async function build(flags: ParsedFlags): Promise<number> {
+    const outRaw = stringFlag(flags, "out");
+    if (outRaw === undefined) throw new PkiInputError("--out: missing; allowed: --out <crl.pem>");
+    const policy = policyFrom(flags);
+    const now = nowFrom(flags);
+    const { file, source } = revocationsFrom(flags);
+    const pems = chainPemsFrom(flags);
+    const intermediate = await loadIssuingCa(
+        pems.intermediate.cert,
+        pems.intermediate.key,
+        pems.intermediate.sources,
+        "crls",
+        now,
+    );
+    const root = await loadIssuingCa(pems.root.cert, pems.root.key, pems.root.sources, "crls", now);
+    const cas: IssuingCa[] = [intermediate, root];
+    for (const entry of file.revoked) {
+        if (!cas.some((ca) => ca.keyId === entry.issuerKeyId)) {
+            throw new PkiInputError(
+                `${source}: serial ${entry.serial} (${entry.commonName}) was issued by key id ${entry.issuerKeyId}, which is neither CA given (intermediate ${intermediate.keyId}, root ${root.keyId}); allowed: entries of this chain's CAs`,
+            );
+        }
+    }
+    const window = crlWindow(now, policy);
+    const pemParts: string[] = [];
+    const summary: string[] = [];
+    for (const ca of cas) {
+        const entries = file.revoked.filter((entry) => entry.issuerKeyId === ca.keyId);
+        const thisUpdate = crlThisUpdate(window, entries, now);
+        const built = await buildCrl({
+            ca,
+            entries,
+            thisUpdate,
+            nextUpdate: window.nextUpdate,
+            crlNumber: crlNumberFor(thisUpdate),
+        });
+        pemParts.push(built.pem);
+        summary.push(
+            `${ca.certificate.subject}: ${entries.length} revoked, thisUpdate ${thisUpdate.toISOString()}`,
+        );
+    }
+    const out = resolve(outRaw);
+    const temporary = `${out}.${process.pid}.tmp`;
+    // Whole file or nothing: HAProxy (or a reload) must never read half a CRL file.
+    writeFileSync(temporary, pemParts.join(""), { mode: 0o644 });
+    renameSync(temporary, out);
+    process.stdout.write(
+        `wrote ${out}: ${summary.join("; ")}; nextUpdate ${window.nextUpdate.toISOString()}, reissue after ${window.reissueAfter.toISOString()}\n`,
+    );
+    return 0;
+}
+
+await runCli("crl", async () => {
+    const flags = parseFlags(process.argv.slice(2), flagSpecs);
+    if (flags.help === true) {
+        process.stdout.write(`usage: node scripts/crl.ts [flags]\n${flagsHelp(flagSpecs)}\n`);
+        return 0;
+    }
+    const checkPath = stringFlag(flags, "check");
+    return checkPath !== undefined ? check(checkPath, flags) : build(flags);
+});
