@@ -44,6 +44,31 @@ const subjectName = () =>
             error: "must be 1 to 64 characters from letters, digits, space, dot, underscore, hyphen",
         });
 
+/** A rotation label: any new value replaces what it guards (see docs/pki.md). */
+const rotationLabel = () =>
+    z
+        .string({ error: "must be a label of 1 to 64 letters, digits, '.', '_', '-'" })
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, {
+            error: "must be a label of 1 to 64 letters, digits, '.', '_', '-'",
+        })
+        .default("initial");
+
+const pem = (label: string, what: string) =>
+    z
+        .string({ error: `must be a PEM ${what}` })
+        .refine(
+            (v) => v.includes(`-----BEGIN ${label}-----`) && v.includes(`-----END ${label}-----`),
+            {
+                error: `must be a PEM ${what} (-----BEGIN ${label}-----)`,
+            },
+        );
+const pemKey = () =>
+    z
+        .string({ error: "must be a PEM private key" })
+        .refine((v) => /-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(v), {
+            error: "must be a PEM private key (-----BEGIN PRIVATE KEY-----)",
+        });
+
 export function isIpv4Cidr(value: string): boolean {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
     if (!m) return false;
@@ -203,6 +228,22 @@ const pkiSchema = z
         serverValidityHours: int(24, 876_000)
             .default(8_760)
             .describe("Server certificate validity."),
+        rotation: z
+            .strictObject({
+                root: rotationLabel().describe(
+                    "Change to replace the root CA (and everything under it).",
+                ),
+                deviceCaKey: rotationLabel().describe(
+                    "Change to replace the device intermediate's key and certificate; devices need new certificates.",
+                ),
+                deviceCaCert: rotationLabel().describe(
+                    "Change to re-issue the device intermediate's certificate with the same key; devices keep theirs.",
+                ),
+                server: rotationLabel().describe(
+                    "Change to replace the HAProxy server certificates.",
+                ),
+            })
+            .prefault({}),
         testDevices: int(0, 100)
             .default(2)
             .describe("Device certificates issued in the stack for smoke and load tests."),
@@ -269,6 +310,22 @@ const stackSchema = z.strictObject({
         .min(1, { error: "must not be empty" })
         .optional()
         .describe("Secret. EMQX license key, required for a cluster on EMQX 5.9 and later."),
+    caRootCertPem: pem("CERTIFICATE", "certificate")
+        .optional()
+        .describe(
+            "Bring your own CA: the root certificate (PEM). Needs caDeviceCertPem and caDeviceKeyPem.",
+        ),
+    caDeviceCertPem: pem("CERTIFICATE", "certificate")
+        .optional()
+        .describe("Bring your own CA: the device intermediate certificate (PEM)."),
+    caDeviceKeyPem: pemKey()
+        .optional()
+        .describe("Secret. Bring your own CA: the device intermediate's private key (PEM)."),
+    caRootKeyPem: pemKey()
+        .optional()
+        .describe(
+            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL.",
+        ),
     mqtt: mqttSchema,
     haproxy: haproxySchema,
     emqx: emqxSchema,
@@ -285,7 +342,7 @@ export type EdgeConfig = Omit<Parsed, "haproxy"> & {
 };
 
 /** Keys that hold secrets: they are read as Pulumi secrets and never printed. */
-export const SECRET_KEYS: readonly string[] = ["emqxLicenseKey"];
+export const SECRET_KEYS = ["emqxLicenseKey", "caDeviceKeyPem", "caRootKeyPem"] as const;
 
 /** Top-level keys of the namespace, for readers that walk the stack file. */
 export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(stackSchema.shape);
@@ -423,6 +480,25 @@ function checkCrossFields(c: EdgeConfig): void {
             "must name at most one ECDSA and at most one RSA algorithm",
         );
     }
+    const byo = [c.caRootCertPem, c.caDeviceCertPem, c.caDeviceKeyPem].filter(Boolean).length;
+    if (byo !== 0 && byo !== 3) {
+        fail(
+            c.caRootCertPem
+                ? c.caDeviceCertPem
+                    ? "caDeviceKeyPem"
+                    : "caDeviceCertPem"
+                : "caRootCertPem",
+            undefined,
+            "bring-your-own CA needs all of caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
+        );
+    }
+    if (c.caRootKeyPem && byo === 0) {
+        fail(
+            "caRootKeyPem",
+            c.caRootKeyPem,
+            "only goes with caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
+        );
+    }
     const zones = c.network.availabilityZones;
     if (zones && new Set(zones).size !== zones.length) {
         fail("network.availabilityZones", zones, "must not repeat a zone");
@@ -473,6 +549,7 @@ function allowedKeysAt(path: readonly PropertyKey[]): string[] {
 /** Renders a config value for an error line: JSON (so a newline shows as \n), secrets hidden. */
 function showValue(key: string, value: unknown): string {
     if (SECRET_KEYS.some((k) => key === k || key.startsWith(`${k}.`))) return "[secret]";
+    if (typeof value === "string" && value.includes("-----BEGIN")) return "[PEM]";
     if (value === undefined) return "(missing)";
     const text = JSON.stringify(value) ?? String(value);
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;

@@ -3,13 +3,15 @@
  * the same schema as the render CLI, with secret keys returned as Pulumi secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, type EdgeConfig, parseEdgeConfig } from "./config.ts";
+import { CONFIG_NAMESPACE, type EdgeConfig, parseEdgeConfig, SECRET_KEYS } from "./config.ts";
+
+type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface StackConfig {
     /** The validated configuration, secrets removed. */
-    readonly config: Omit<EdgeConfig, "emqxLicenseKey">;
-    /** The EMQX license key as a secret, when set. */
-    readonly emqxLicenseKey?: pulumi.Output<string>;
+    readonly config: Omit<EdgeConfig, SecretKey>;
+    /** Secret keys that are set, each as a Pulumi secret. */
+    readonly secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
 }
 
 /** Validates before any resource is declared: a bad key stops the program with one line. */
@@ -20,8 +22,15 @@ export function loadStackConfig(): StackConfig {
         if (!key.startsWith(prefix)) continue;
         raw[key.slice(prefix.length)] = decode(value);
     }
-    const { emqxLicenseKey, ...config } = parseEdgeConfig(raw);
-    return emqxLicenseKey ? { config, emqxLicenseKey: pulumi.secret(emqxLicenseKey) } : { config };
+    const parsed = parseEdgeConfig(raw);
+    const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
+    const config: Record<string, unknown> = { ...parsed };
+    for (const key of SECRET_KEYS) {
+        const value = parsed[key];
+        delete config[key];
+        if (value !== undefined) secrets[key] = pulumi.secret(value);
+    }
+    return { config: config as Omit<EdgeConfig, SecretKey>, secrets };
 }
 
 /** Pulumi hands every value over as a string; structured values and numbers arrive as JSON. */

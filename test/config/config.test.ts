@@ -161,6 +161,24 @@ const badConfigs: Array<[string, Record<string, unknown>, string, string]> = [
         "emqx.privateZone",
         '"emqx_internal"',
     ],
+    [
+        "root PEM alone",
+        { caRootCertPem: "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n" },
+        "caDeviceCertPem",
+        "(missing)",
+    ],
+    [
+        "root certificate that is not PEM",
+        { caRootCertPem: "MIIB..." },
+        "caRootCertPem",
+        '"MIIB..."',
+    ],
+    [
+        "rotation label with a space",
+        { pki: { rotation: { root: "2027 q1" } } },
+        "pki.rotation.root",
+        '"2027 q1"',
+    ],
 ];
 
 describe("stack configuration: bad input", () => {
@@ -180,6 +198,16 @@ describe("stack configuration: bad input", () => {
             );
         });
     }
+
+    test("a bad private key is named but never echoed", () => {
+        assert.throws(
+            () => parseEdgeConfig({ caDeviceKeyPem: "not-a-key-but-secret-text" }),
+            (e: Error) =>
+                e.message.startsWith(
+                    "mqtt-edge:caDeviceKeyPem = [secret]: must be a PEM private key",
+                ) && !e.message.includes("secret-text"),
+        );
+    });
 
     test("a secret value is never echoed in an error", () => {
         assert.throws(
