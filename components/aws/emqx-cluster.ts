@@ -1,0 +1,282 @@
+/**
+ * EmqxCluster: EMQX nodes across the private subnets, each with its own encrypted EBS data
+ * volume and an A record `emqx-<n>.<zone>`; node name `emqx@emqx-<n>.<zone>`. The Erlang cookie
+ * and the dashboard password are generated once, kept as Pulumi secrets, stored as one SSM
+ * SecureString env file and fetched at boot into a root-only file; user-data never holds them.
+ * A changed emqx.conf re-runs the ConfigSync association, which restarts one node at a time and
+ * waits for it to report running before the next.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
+import { EMQX_APPLY_SCRIPT_PATH, renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
+import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
+import { ConfigSync } from "./config-sync.ts";
+import { debian12AmiId } from "./debian-ami.ts";
+import { emqxNodeHostname } from "./emqx-node-names.ts";
+import { CONFIG_GROUP_TAG, type HostZone } from "./haproxy-fleet.ts";
+import { hostInstanceArgs } from "./host-instance.ts";
+import { type HostFileInput, HostParameters } from "./host-parameters.ts";
+import { HostRole } from "./host-role.ts";
+import { roundRobin, type SubnetRef } from "./network.ts";
+import { EMQX_DASHBOARD_PORT } from "./security-groups.ts";
+
+/** Arguments of {@link EmqxCluster}. */
+export interface EmqxClusterArgs {
+    /** Number of nodes (1-32), placed round-robin over `subnets`. */
+    readonly nodeCount: number;
+    /** EC2 instance type, e.g. `c7i.xlarge`. */
+    readonly instanceType: string;
+    /** CPU architecture of `instanceType`; default `x86_64`. */
+    readonly architecture?: HostArchitecture;
+    /** Private subnets, one per zone (the data volume is created in the node's zone). */
+    readonly subnets: readonly SubnetRef[];
+    /** Security group of the EMQX tier. */
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Private zone for the node records; node names derive from its name. */
+    readonly zone: HostZone;
+    /** Exact EMQX version, e.g. `5.8.9` (5.8.x is the last Apache-2.0 line). */
+    readonly emqxVersion: string;
+    /** listeners.tcp.default.max_connections; kernel, descriptor and port limits follow it. */
+    readonly maxConnections: number;
+    /**
+     * Rendered emqx.conf (templates/emqx.ts), the same for every node. Node name, cookie, data dir
+     * and dashboard password come from the environment (EMQX_* env overrides emqx.conf).
+     */
+    readonly emqxConf: pulumi.Input<string>;
+    /** More files for the nodes (ACL, bootstrap API keys); keys `emqx.conf` and `secrets.env` are reserved. */
+    readonly extraFiles?: readonly HostFileInput[];
+    /** EMQX license key (needed for a cluster on 5.9+); stored with the other secrets. */
+    readonly licenseKey?: pulumi.Input<string>;
+    /** Size of each node's data volume in GiB (8-16384). */
+    readonly dataVolumeGiB: number;
+    /** Mount point of the data volume and node.data_dir; default `/var/lib/emqx` (the package's). */
+    readonly dataDir?: string;
+    /** SSM path of this cluster's parameters, unique per stack, e.g. `/mqtt-edge/dev/emqx`. */
+    readonly parameterPrefix: string;
+    /** AMI override; default the newest official Debian 12 image. */
+    readonly amiId?: pulumi.Input<string>;
+    /** Root volume size in GiB; default 16. */
+    readonly rootVolumeGiB?: number;
+    /** Tags for every resource. */
+    readonly tags?: Record<string, string>;
+}
+
+const CONFIG_PATH = "/etc/emqx/emqx.conf";
+const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
+
+/** EMQX nodes with data volumes, DNS records, generated secrets and rolling config sync. */
+export class EmqxCluster extends pulumi.ComponentResource {
+    /** Erlang node names, `emqx@emqx-<n>.<zone>`, in index order. */
+    public readonly nodeNames: readonly string[];
+    /** Node DNS names, `emqx-<n>.<zone>`, in index order. */
+    public readonly hostnames: readonly string[];
+    /** Instance ids, in index order. */
+    public readonly instanceIds: pulumi.Output<string[]>;
+    /** Private IPs, in index order. */
+    public readonly privateIps: pulumi.Output<string[]>;
+    /** Initial password of the dashboard `admin` user (secret). */
+    public readonly dashboardPassword: pulumi.Output<string>;
+    /** SSM parameter holding the secrets env file, for operators with access to it. */
+    public readonly secretsParameterName: string;
+    /** How to reach the dashboard without opening 18083: SSM port forwarding to node 1. */
+    public readonly dashboardPortForwardCommand: pulumi.Output<string>;
+    /** Hash of emqx.conf and every file; the association applies exactly this content. */
+    public readonly configHash: pulumi.Output<string>;
+
+    constructor(name: string, args: EmqxClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mqtt-edge:aws:EmqxCluster", name, {}, opts);
+        if (!Number.isInteger(args.nodeCount) || args.nodeCount < 1 || args.nodeCount > 32) {
+            throw new Error(
+                `nodeCount: ${args.nodeCount} is not allowed; use a whole number from 1 to 32`,
+            );
+        }
+        if (args.subnets.length === 0) {
+            throw new Error("subnets: [] is not allowed; give the private subnets, one per zone");
+        }
+        if (
+            !Number.isInteger(args.dataVolumeGiB) ||
+            args.dataVolumeGiB < 8 ||
+            args.dataVolumeGiB > 16_384
+        ) {
+            throw new Error(
+                `dataVolumeGiB: ${args.dataVolumeGiB} is not allowed; use a whole number from 8 to 16384`,
+            );
+        }
+        const reserved = (args.extraFiles ?? []).find(
+            (file) => file.key === "emqx.conf" || file.key === "secrets.env",
+        );
+        if (reserved) {
+            throw new Error(
+                `extraFiles: key ${JSON.stringify(reserved.key)} is not allowed; emqx.conf and secrets.env are reserved`,
+            );
+        }
+        const architecture = args.architecture ?? "x86_64";
+        const dataDir = args.dataDir ?? "/var/lib/emqx";
+        const tags = args.tags ?? {};
+
+        // Generated once and kept in state. Letters and digits only, and a letter in front (added
+        // below): bin/emqx passes the cookie to the VM verbatim, and templates/emqx-secrets-env.ts
+        // requires [A-Za-z0-9_] starting with a letter so the value reads the same as HOCON.
+        const passwordRules = {
+            length: 47,
+            special: false,
+            minLower: 4,
+            minUpper: 4,
+            minNumeric: 4,
+        };
+        const cookie = new random.RandomPassword(`${name}-cookie`, passwordRules, { parent: this });
+        const dashboard = new random.RandomPassword(`${name}-dashboard`, passwordRules, {
+            parent: this,
+        });
+        const secretsEnv = pulumi
+            .all([cookie.result, dashboard.result, args.licenseKey])
+            .apply(([cookieValue, passwordValue, licenseKey]) =>
+                renderEmqxSecretsEnvFile({
+                    erlangCookie: `C${cookieValue}`,
+                    dashboardPassword: `D${passwordValue}`,
+                    licenseKey,
+                }),
+            );
+
+        const parameters = new HostParameters(
+            `${name}-files`,
+            {
+                parameterPrefix: args.parameterPrefix,
+                files: [
+                    {
+                        key: "emqx.conf",
+                        path: CONFIG_PATH,
+                        content: args.emqxConf,
+                        mode: "0640",
+                        owner: "root:emqx",
+                    },
+                    {
+                        key: "secrets.env",
+                        path: SECRETS_ENV_PATH,
+                        content: pulumi.secret(secretsEnv),
+                        mode: "0600",
+                        owner: "root:root",
+                    },
+                    ...(args.extraFiles ?? []),
+                ],
+                tags,
+            },
+            { parent: this },
+        );
+        const role = new HostRole(
+            `${name}-host`,
+            { parameterArns: parameters.parameterArns, keyArn: parameters.keyArn, tags },
+            { parent: this },
+        );
+        const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });
+
+        this.hostnames = Array.from({ length: args.nodeCount }, (_, index) =>
+            emqxNodeHostname(args.zone.zoneName, index + 1),
+        );
+        this.nodeNames = this.hostnames.map((hostname) => `emqx@${hostname}`);
+
+        const instances = this.hostnames.map((hostname, index) => {
+            const subnet = roundRobin(args.subnets, index);
+            const nodeTags = { ...tags, Name: hostname };
+            // Its own resource, not part of the instance: the data (mnesia, retained messages)
+            // outlives a replaced instance, and the node name baked into it stays the same.
+            const volume = new aws.ebs.Volume(
+                `${name}-${index + 1}-data`,
+                {
+                    availabilityZone: subnet.availabilityZone,
+                    size: args.dataVolumeGiB,
+                    type: "gp3",
+                    encrypted: true,
+                    tags: nodeTags,
+                },
+                { parent: this },
+            );
+            const instance = new aws.ec2.Instance(
+                `${name}-${index + 1}`,
+                hostInstanceArgs({
+                    ami,
+                    instanceType: args.instanceType,
+                    subnetId: subnet.id,
+                    securityGroupId: args.securityGroupId,
+                    instanceProfileName: role.instanceProfileName,
+                    userData: volume.id.apply((dataVolumeId) =>
+                        renderEmqxUserData({
+                            hostname,
+                            nodeName: `emqx@${hostname}`,
+                            architecture,
+                            emqxVersion: args.emqxVersion,
+                            maxConnections: args.maxConnections,
+                            dataDir,
+                            dataVolumeId,
+                            configPath: CONFIG_PATH,
+                            secretsEnvPath: SECRETS_ENV_PATH,
+                            files: [...parameters.sources],
+                        }),
+                    ),
+                    rootVolumeGiB: args.rootVolumeGiB ?? 16,
+                    tags: { ...nodeTags, [CONFIG_GROUP_TAG]: args.parameterPrefix },
+                }),
+                { parent: this, dependsOn: [parameters, role], ignoreChanges: ["ami"] },
+            );
+            new aws.ec2.VolumeAttachment(
+                `${name}-${index + 1}-data`,
+                {
+                    instanceId: instance.id,
+                    volumeId: volume.id,
+                    deviceName: "/dev/sdf",
+                    // On replacement, stop the old node cleanly and detach before the new one attaches.
+                    stopInstanceBeforeDetaching: true,
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
+            new aws.route53.Record(
+                `${name}-${index + 1}-dns`,
+                {
+                    zoneId: args.zone.zoneId,
+                    name: hostname,
+                    type: "A",
+                    ttl: 60,
+                    records: [instance.privateIp],
+                },
+                { parent: this },
+            );
+            return instance;
+        });
+
+        const sync = new ConfigSync(
+            `${name}-sync`,
+            {
+                targetTagKey: CONFIG_GROUP_TAG,
+                targetTagValue: args.parameterPrefix,
+                applyScriptPath: EMQX_APPLY_SCRIPT_PATH,
+                contentHash: parameters.contentHash,
+                hostTimeoutSeconds: 900,
+                description: "mqtt-edge: install emqx.conf and secrets; restart one node at a time",
+                tags,
+            },
+            { parent: this, dependsOn: [parameters, ...instances] },
+        );
+
+        this.instanceIds = pulumi.all(instances.map((instance) => instance.id));
+        this.privateIps = pulumi.all(instances.map((instance) => instance.privateIp));
+        this.dashboardPassword = pulumi.secret(pulumi.interpolate`D${dashboard.result}`);
+        this.secretsParameterName = `${args.parameterPrefix}/secrets.env`;
+        this.configHash = parameters.contentHash;
+        this.dashboardPortForwardCommand = roundRobin(instances, 0).id.apply(
+            (id) =>
+                `aws ssm start-session --target ${id} --document-name AWS-StartPortForwardingSession --parameters '{"portNumber":["${EMQX_DASHBOARD_PORT}"],"localPortNumber":["${EMQX_DASHBOARD_PORT}"]}'`,
+        );
+        this.registerOutputs({
+            nodeNames: this.nodeNames,
+            hostnames: this.hostnames,
+            instanceIds: this.instanceIds,
+            privateIps: this.privateIps,
+            dashboardPassword: this.dashboardPassword,
+            dashboardPortForwardCommand: this.dashboardPortForwardCommand,
+            configHash: this.configHash,
+            syncDocumentName: sync.documentName,
+        });
+    }
+}

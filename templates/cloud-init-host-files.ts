@@ -1,0 +1,119 @@
+/**
+ * Files a host fetches from SSM Parameter Store at boot and on every config change: the manifest
+ * that lists them, the fetch script that reads them, and the content hash both sides agree on.
+ *
+ * The content never passes through user-data: user-data carries only parameter names, so a
+ * changed haproxy.cfg, CRL or emqx.conf changes an SSM parameter and the association that
+ * re-applies it, never the instance.
+ */
+import { createHash } from "node:crypto";
+import { requireAbsolutePath, requirePlainToken } from "./cloud-init-shell-quote.ts";
+
+/** One file on the host whose content lives in one SSM parameter. */
+export interface HostFileSource {
+    /** SSM parameter name holding the content, e.g. `/mqtt-edge/dev/haproxy/haproxy.cfg`. */
+    parameterName: string;
+    /** Absolute path the file is written to on the host. */
+    path: string;
+    /** Octal file mode, e.g. `0600` for private keys and secret env files. */
+    mode: string;
+    /** `user:group` owning the file, e.g. `root:root` or `root:emqx`. */
+    owner: string;
+}
+
+/** Where the fetch script lives on every host. */
+export const FETCH_PARAMETERS_SCRIPT_PATH = "/usr/local/sbin/mqtt-edge-fetch-parameters";
+
+/** Throws a one-line error naming the first field of `file` that cannot be rendered safely. */
+export function validateHostFileSource(file: HostFileSource, key: string): HostFileSource {
+    requirePlainToken(`${key}.parameterName`, file.parameterName);
+    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(file.parameterName)) {
+        throw new Error(
+            `${key}.parameterName: ${JSON.stringify(file.parameterName)} is not allowed; it must be a path like /mqtt-edge/dev/haproxy.cfg`,
+        );
+    }
+    requireAbsolutePath(`${key}.path`, file.path);
+    if (!/^0[0-7]{3}$/.test(file.mode)) {
+        throw new Error(
+            `${key}.mode: ${JSON.stringify(file.mode)} is not allowed; use a 4-digit octal mode such as 0600`,
+        );
+    }
+    if (!/^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/.test(file.owner)) {
+        throw new Error(
+            `${key}.owner: ${JSON.stringify(file.owner)} is not allowed; use user:group such as root:root`,
+        );
+    }
+    return file;
+}
+
+/** Renders the manifest: one `parameter path mode owner` line per file, in a fixed order. */
+export function renderHostFileManifest(files: readonly HostFileSource[]): string {
+    if (files.length === 0) {
+        throw new Error("files: [] is not allowed; a host needs at least one file from SSM");
+    }
+    const paths = new Set<string>();
+    const lines = files.map((file, index) => {
+        validateHostFileSource(file, `files[${index}]`);
+        if (paths.has(file.path)) {
+            throw new Error(
+                `files[${index}].path: ${JSON.stringify(file.path)} is listed twice; each path may come from one parameter only`,
+            );
+        }
+        paths.add(file.path);
+        return `${file.parameterName} ${file.path} ${file.mode} ${file.owner}\n`;
+    });
+    return lines.join("");
+}
+
+/**
+ * The hash the host computes over what it fetched: SHA-256 of the lines
+ * `<sha256 hex of file content>\n`, in manifest order. The association passes it to the host,
+ * which refuses to apply anything else, so a stale read can never pass as success.
+ */
+export function hostFilesContentHash(contents: readonly string[]): string {
+    const perFile = contents.map((content) => `${sha256Hex(content)}\n`).join("");
+    return sha256Hex(perFile);
+}
+
+function sha256Hex(text: string): string {
+    return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * The fetch script: `mqtt-edge-fetch-parameters <manifest> <staging-dir>` writes every listed
+ * parameter to `<staging-dir><path>` with its mode and owner, then prints the content hash.
+ * Values go from the AWS CLI's JSON through python3 (a dependency of Debian's awscli) straight to
+ * the file: byte-exact, and never on a command line, in a variable or in a log.
+ */
+export function renderFetchParametersScript(): string {
+    return `#!/bin/bash
+# Fetches the files listed in a manifest from SSM Parameter Store into a staging directory.
+# Rendered by templates/cloud-init-host-files.ts. Prints only the content hash, never a value.
+set -euo pipefail
+umask 077
+
+manifest="$1"
+staging="$2"
+
+imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+AWS_DEFAULT_REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: \${imds_token}" \\
+    http://169.254.169.254/latest/meta-data/placement/region)
+export AWS_DEFAULT_REGION
+
+hashes=""
+while read -r parameter path mode owner; do
+    [ -n "\${parameter}" ] || continue
+    target="\${staging}\${path}"
+    install -d -m 0700 "$(dirname "\${target}")"
+    aws ssm get-parameter --name "\${parameter}" --with-decryption --output json \\
+        | python3 -c 'import json, sys; sys.stdout.buffer.write(json.load(sys.stdin)["Parameter"]["Value"].encode("utf-8"))' \\
+        > "\${target}"
+    chmod "\${mode}" "\${target}"
+    chown "\${owner}" "\${target}"
+    hashes+="$(sha256sum < "\${target}" | cut -d ' ' -f 1)"$'\\n'
+done < "\${manifest}"
+
+printf '%s' "\${hashes}" | sha256sum | cut -d ' ' -f 1
+`;
+}
