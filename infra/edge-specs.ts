@@ -1,0 +1,187 @@
+/**
+ * From the validated stack configuration to the template specs: the one place that decides what
+ * haproxy.cfg and each emqx.conf say for a stack. Pure (no Pulumi, no I/O), so the program, the
+ * render CLI and the tests produce the same files from the same configuration.
+ */
+
+import type { EmqxSpec } from "../templates/emqx.ts";
+import type { HaproxySpec } from "../templates/haproxy-spec.ts";
+import type { EdgeConfig } from "./config.ts";
+
+/** Where HAProxy's files live on a host or in a container, and where it logs. */
+export interface HaproxyLayout {
+    readonly config: string;
+    /** One PEM per server key algorithm: certificate, issuing chain and key (secret). */
+    readonly serverCertificate: (algorithm: string) => string;
+    readonly deviceIntermediateCa: string;
+    readonly rootCa: string;
+    /** CRLs of the root and the device intermediate, concatenated. */
+    readonly crl: string;
+    readonly statsSocket: string;
+    readonly pidFile?: string;
+    readonly log: HaproxySpec["process"]["log"];
+}
+
+/** Paths on the AWS hosts (Debian's haproxy package; cloud-init writes the rest). */
+export const awsHaproxyLayout: HaproxyLayout = {
+    config: "/etc/haproxy/haproxy.cfg",
+    serverCertificate: (algorithm) => `/etc/haproxy/certs/server-${algorithm}.pem`,
+    deviceIntermediateCa: "/etc/haproxy/ca/device-intermediate.pem",
+    rootCa: "/etc/haproxy/ca/root.pem",
+    crl: "/etc/haproxy/ca/crl.pem",
+    statsSocket: "/run/haproxy/admin.sock",
+    pidFile: "/run/haproxy.pid",
+    log: { kind: "syslog", address: "/dev/log", facility: "local0", level: "info" },
+};
+
+/** EMQX's data dir on the AWS hosts (the package's). */
+export const EMQX_DATA_DIR = "/var/lib/emqx";
+
+/** The MQTT port EMQX listens on behind HAProxy (plain TCP with PROXY v2). */
+export const EMQX_MQTT_PORT = 1883;
+/** EMQX dashboard and REST API port. */
+export const EMQX_DASHBOARD_PORT = 18083;
+/** HAProxy's NLB health endpoint path. */
+export const HEALTH_URI = "/healthz";
+/** EMQX cluster name; the same on every node. */
+export const EMQX_CLUSTER_NAME = "mqttedge";
+
+/** One EMQX node: its index (1-based), host name and Erlang node name. */
+export interface EmqxNodeIdentity {
+    readonly index: number;
+    /** `emqx-<index>.<private zone>`. */
+    readonly hostname: string;
+    /** `emqx@<hostname>`. */
+    readonly nodeName: string;
+}
+
+/** Node identities are DNS names, so replacing an instance changes no rendered file. */
+export function emqxNodes(config: Pick<EdgeConfig, "emqx">): EmqxNodeIdentity[] {
+    return Array.from({ length: config.emqx.nodes }, (_, i) => {
+        const hostname = `emqx-${i + 1}.${config.emqx.privateZone}`;
+        return { index: i + 1, hostname, nodeName: `emqx@${hostname}` };
+    });
+}
+
+/** DNS name whose SRV record lists every node, for `emqx.discovery: dns`. */
+export function emqxDiscoveryName(config: Pick<EdgeConfig, "emqx">): string {
+    return `_emqx._tcp.${config.emqx.privateZone}`;
+}
+
+const seconds = (s: number) => s * 1000;
+
+/** What haproxy.cfg depends on besides the configuration. */
+export interface HaproxyDeployValues {
+    /** Key algorithms of the server certificates, in the order HAProxy should list them. */
+    readonly serverKeyAlgorithms: readonly string[];
+    /** Whether the stack ships CRLs (root and intermediate) to the hosts. */
+    readonly withCrl: boolean;
+    /** Where the files are; default the AWS hosts' layout. */
+    readonly layout?: HaproxyLayout;
+}
+
+export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues): HaproxySpec {
+    const h = config.haproxy;
+    const paths = deploy.layout ?? awsHaproxyLayout;
+    return {
+        process: {
+            maxconn: h.maxconn,
+            log: paths.log,
+            statsSocketPath: paths.statsSocket,
+            ...(paths.pidFile ? { pidFile: paths.pidFile } : {}),
+            hardStopAfterMs: seconds(h.hardStopAfterSeconds),
+        },
+        timeouts: {
+            connectMs: seconds(h.connectTimeoutSeconds),
+            clientMs: seconds(h.clientTimeoutSeconds),
+            serverMs: seconds(h.serverTimeoutSeconds),
+            clientFinMs: seconds(h.finTimeoutSeconds),
+            serverFinMs: seconds(h.finTimeoutSeconds),
+            queueMs: seconds(h.queueTimeoutSeconds),
+            checkMs: seconds(Math.min(h.checkIntervalSeconds, 5)),
+            httpRequestMs: 5_000,
+        },
+        acceptProxyFromLoadBalancer:
+            config.target === "aws" && config.nlb.clientIpMode === "proxy-v2",
+        mqtts: {
+            bind: { address: "0.0.0.0", port: config.nlb.devicePort },
+            maxconn: h.frontendMaxconn,
+            // ECDSA first: without SNI HAProxy presents the first certificate (haproxy 2.6.12,
+            // checked in test/templates), and every current TLS stack verifies ECDSA.
+            serverCertificatePaths: [...deploy.serverKeyAlgorithms]
+                .sort((a, b) => Number(b.startsWith("ecdsa")) - Number(a.startsWith("ecdsa")))
+                .map((algorithm) => paths.serverCertificate(algorithm)),
+            deviceIntermediateCaPath: paths.deviceIntermediateCa,
+            rootCaPath: paths.rootCa,
+            ...(deploy.withCrl ? { crlPath: paths.crl } : {}),
+            deviceIssuerCommonName: config.pki.intermediateCommonName,
+            minTlsVersion: h.tlsMinVersion,
+        },
+        backend: {
+            balance: h.balance,
+            servers: emqxNodes(config).map((node) => ({
+                name: `emqx-${node.index}`,
+                host: node.hostname,
+                port: EMQX_MQTT_PORT,
+            })),
+            serverDefaults: {
+                checkIntervalMs: seconds(h.checkIntervalSeconds),
+                downCheckIntervalMs: seconds(h.checkDownIntervalSeconds),
+                rise: h.checkRise,
+                fall: h.checkFall,
+                slowstartMs: seconds(h.slowstartSeconds),
+                maxconn: h.serverMaxconn,
+                maxqueue: Math.max(h.maxqueue, 1),
+                weight: 100,
+            },
+            // PROXY LOCAL on the traffic port: checks the very listener devices use, and needs no
+            // port besides 1883 open from HAProxy to EMQX.
+            healthCheck: { kind: "proxy-connect" },
+            shutdownSessionsOnMarkedDown: true,
+        },
+        resolvers: { nameservers: "resolv-conf", holdValidMs: 10_000, resolveIntervalMs: 1_000 },
+        health: { bind: { address: "0.0.0.0", port: h.healthPort }, uri: HEALTH_URI },
+        admin: {
+            bind: { address: "0.0.0.0", port: h.metricsPort },
+            metricsPath: "/metrics",
+            statsUri: "/stats",
+        },
+    };
+}
+
+/** What emqx.conf depends on besides the configuration. */
+export interface EmqxDeployValues {
+    /** Addresses or networks HAProxy connects from; EMQX denies everyone else on 1883. */
+    readonly haproxySources: readonly string[];
+    /** node.data_dir; default the AWS hosts' (the package's /var/lib/emqx). */
+    readonly dataDir?: string;
+}
+
+/** One emqx.conf spec per node; secrets come from the environment, never the file. */
+export function emqxSpecsFor(config: EdgeConfig, deploy: EmqxDeployValues): EmqxSpec[] {
+    const nodes = emqxNodes(config);
+    const e = config.emqx;
+    return nodes.map((node) => ({
+        version: e.version,
+        nodeName: node.nodeName,
+        dataDir: deploy.dataDir ?? EMQX_DATA_DIR,
+        clusterName: EMQX_CLUSTER_NAME,
+        discovery:
+            e.discovery === "static"
+                ? { strategy: "static", seeds: nodes.map((n) => n.nodeName) }
+                : { strategy: "dns", name: emqxDiscoveryName(config), recordType: "srv" },
+        mqttListener: {
+            bind: `0.0.0.0:${EMQX_MQTT_PORT}`,
+            maxConnections: e.maxConnections,
+            acceptors: e.acceptors,
+            backlog: e.backlog,
+            proxyProtocolTimeout: `${e.proxyProtocolTimeoutSeconds}s`,
+            trustedProxySources: deploy.haproxySources,
+        },
+        peerCertAsUsername: e.peerCertAs,
+        peerCertAsClientId: e.peerCertAs,
+        dashboardBind: `0.0.0.0:${EMQX_DASHBOARD_PORT}`,
+        prometheusBasicAuth: false,
+        secrets: { source: "environment" },
+    }));
+}

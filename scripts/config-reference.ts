@@ -1,0 +1,78 @@
+/**
+ * Prints the configuration reference (one table row per key, from the schema's descriptions and
+ * defaults) or, with --write, replaces the block between the markers in README.md.
+ *
+ *   npm run docs:config            print the table
+ *   npm run docs:config -- --write update README.md
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { CONFIG_NAMESPACE, configJsonSchema } from "../infra/config.ts";
+
+export const BEGIN = "<!-- config-reference:begin (npm run docs:config -- --write) -->";
+export const END = "<!-- config-reference:end -->";
+
+interface JsonSchema {
+    type?: string;
+    description?: string;
+    default?: unknown;
+    enum?: unknown[];
+    minimum?: number;
+    maximum?: number;
+    properties?: Record<string, JsonSchema>;
+    items?: JsonSchema;
+}
+
+function allowed(s: JsonSchema): string {
+    if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(", ");
+    if (s.type === "integer") return `integer ${s.minimum ?? ""}..${s.maximum ?? ""}`;
+    if (s.type === "array" && s.items) {
+        const inner = allowed(s.items);
+        return inner ? `list of ${inner}` : "list";
+    }
+    return s.type ?? "";
+}
+
+function rows(properties: Record<string, JsonSchema>, prefix: string): string[] {
+    const out: string[] = [];
+    for (const [key, s] of Object.entries(properties)) {
+        const path = `${prefix}${key}`;
+        if (s.type === "object" && s.properties) {
+            out.push(...rows(s.properties, `${path}.`));
+            continue;
+        }
+        const dflt = s.default === undefined ? "" : `\`${JSON.stringify(s.default)}\``;
+        const description = (s.description ?? "").replaceAll("|", "\\|");
+        out.push(`| \`${path}\` | ${allowed(s)} | ${dflt} | ${description} |`);
+    }
+    return out;
+}
+
+export function configReference(): string {
+    const schema = configJsonSchema() as JsonSchema;
+    return [
+        `Keys live under the \`${CONFIG_NAMESPACE}:\` namespace; nested keys are set with`,
+        `\`pulumi config set --path '${CONFIG_NAMESPACE}:haproxy.maxconn' 500000\`.`,
+        "",
+        "| key | allowed | default | meaning |",
+        "| --- | --- | --- | --- |",
+        ...rows(schema.properties ?? {}, ""),
+    ].join("\n");
+}
+
+/** README.md with the block between the markers replaced by the current reference. */
+export function readmeWithReference(readme: string): string {
+    const start = readme.indexOf(BEGIN);
+    const end = readme.indexOf(END);
+    if (start < 0 || end < start) throw new Error(`README.md has no ${BEGIN} ... ${END} block`);
+    return `${readme.slice(0, start + BEGIN.length)}\n${configReference()}\n${readme.slice(end)}`;
+}
+
+if (import.meta.main) {
+    if (process.argv.includes("--write")) {
+        const path = new URL("../README.md", import.meta.url);
+        writeFileSync(path, readmeWithReference(readFileSync(path, "utf8")));
+        console.log("README.md: configuration reference updated");
+    } else {
+        console.log(configReference());
+    }
+}

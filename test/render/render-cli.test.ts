@@ -1,0 +1,157 @@
+/**
+ * `npm run render` end to end: the CLI as a child process, its files checked by the programs
+ * that will read them (haproxy -c -dW, a HOCON parser plus the EMQX key allow-list).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { listStacks } from "../../infra/stack-file.ts";
+import { auditEmqxConfig } from "../../templates/emqx-schema-keys.ts";
+import { checkHaproxyConfig } from "../support/haproxy-check.ts";
+import { parseHocon } from "../support/hocon.ts";
+import { type TestPkiFiles, writeTestPkiFiles } from "../support/test-pki-files.ts";
+
+const run = promisify(execFile);
+const projectDir = new URL("../../", import.meta.url).pathname;
+const renderScript = join(projectDir, "scripts/render.ts");
+
+async function render(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+        const { stdout, stderr } = await run(process.execPath, [renderScript, ...args]);
+        return { code: 0, stdout, stderr };
+    } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * The files a rendered haproxy.cfg names on a host, created under `root` with a throw-away PKI,
+ * and the config rewritten to point there (only file paths differ from what the hosts get).
+ */
+async function materialise(config: string, root: string, pki: TestPkiFiles): Promise<string> {
+    const rewritten = config.replaceAll(" /etc/haproxy/", ` ${root}/etc/haproxy/`);
+    for (const [, path] of rewritten.matchAll(/ (\/\S+\.pem)/g)) {
+        if (!path) continue;
+        await mkdir(join(path, ".."), { recursive: true });
+        const source = path.endsWith("crl.pem")
+            ? pki.crlPath
+            : path.includes("device-intermediate")
+              ? pki.intermediateCaPath
+              : path.endsWith("root.pem")
+                ? pki.rootCaPath
+                : path.includes("rsa")
+                  ? pki.serverRsaPemPath
+                  : pki.serverEcdsaPemPath;
+        await copyFile(source, path);
+    }
+    return rewritten;
+}
+
+describe("npm run render", () => {
+    let work: string;
+    let pki: TestPkiFiles;
+
+    before(async () => {
+        work = await mkdtemp(join(tmpdir(), "mqtt-edge-render-"));
+        pki = await writeTestPkiFiles();
+    });
+    after(async () => {
+        await rm(work, { recursive: true, force: true });
+        await pki?.remove();
+    });
+
+    for (const stack of listStacks(projectDir)) {
+        describe(`stack ${stack}`, () => {
+            let out: string;
+            before(async () => {
+                out = join(work, stack);
+                const result = await render(["--stack", stack, "--out", out]);
+                assert.equal(result.code, 0, result.stderr);
+            });
+
+            test("haproxy.cfg passes haproxy -c -dW once the files it names exist", async () => {
+                const config = await readFile(join(out, "haproxy/haproxy.cfg"), "utf8");
+                const local = await materialise(config, join(work, `${stack}-root`), pki);
+                const result = await checkHaproxyConfig(local);
+                assert.equal(result.exitCode, 0, result.output);
+            });
+
+            test("every emqx.conf parses as HOCON and writes only EMQX 5.8 keys", async () => {
+                const confs = (await listFiles(join(out, "emqx"))).filter((f) =>
+                    f.endsWith(".conf"),
+                );
+                assert.ok(confs.length >= 1);
+                for (const file of confs) {
+                    const parsed = await parseHocon(await readFile(file, "utf8"));
+                    assert.deepEqual(auditEmqxConfig(parsed), [], file);
+                }
+            });
+        });
+    }
+
+    test("dev: verify required, issuer pinning, CN to EMQX, maxconn 500000; proxy_protocol and max_connections", async () => {
+        const out = join(work, "dev");
+        const haproxy = await readFile(join(out, "haproxy/haproxy.cfg"), "utf8");
+        assert.match(haproxy, /^ {4}bind .* ssl .* verify required/m);
+        assert.match(
+            haproxy,
+            /tcp-request session reject unless \{ ssl_c_i_dn\(CN\) -m str 'mqtt-edge Device Intermediate CA' \}/,
+        );
+        const servers = haproxy.split("\n").filter((l) => l.trim().startsWith("server "));
+        assert.equal(servers.length, 3);
+        for (const line of servers) assert.match(line, / send-proxy-v2-ssl-cn /);
+        assert.match(haproxy, /^global\n(?: {4}.*\n)* {4}maxconn 500000$/m);
+        assert.match(haproxy, /^frontend mqtts\n(?: {4}.*\n)* {4}maxconn 500000$/m);
+        const confs = (await listFiles(join(out, "emqx"))).filter((f) => f.endsWith(".conf"));
+        assert.equal(confs.length, 3);
+        for (const file of confs) {
+            const text = await readFile(file, "utf8");
+            assert.match(text, /proxy_protocol = true/);
+            assert.match(text, /max_connections = 500000/);
+        }
+    });
+
+    test("an unknown stack exits non-zero with one line and writes nothing", async () => {
+        const out = join(work, "nosuch");
+        const result = await render(["--stack", "nosuch", "--out", out]);
+        assert.notEqual(result.code, 0);
+        assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+        assert.match(result.stderr, /unknown stack "nosuch"/);
+        assert.deepEqual(await listFiles(out), []);
+    });
+
+    test("a stack file with maxconn -1 exits non-zero naming the key and writes nothing", async () => {
+        const stackName = `test-bad-${process.pid}`;
+        const stackFile = join(projectDir, `Pulumi.${stackName}.yaml`);
+        await writeFile(stackFile, "config:\n  mqtt-edge:haproxy:\n    maxconn: -1\n");
+        try {
+            const out = join(work, stackName);
+            const result = await render(["--stack", stackName, "--out", out]);
+            assert.notEqual(result.code, 0);
+            assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+            assert.match(result.stderr, /mqtt-edge:haproxy\.maxconn = -1: must be an integer/);
+            assert.deepEqual(await listFiles(out), []);
+        } finally {
+            await rm(stackFile, { force: true });
+        }
+    });
+
+    test("a missing --stack or an unknown flag is one line of usage", async () => {
+        for (const args of [[], ["--stack", "dev", "--bogus"]]) {
+            const result = await render(args);
+            assert.equal(result.code, 2);
+            assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+            assert.match(result.stderr, /usage: npm run render/);
+        }
+    });
+});
