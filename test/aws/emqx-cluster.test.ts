@@ -190,7 +190,7 @@ describe("EmqxCluster", () => {
     test("the association rolls one node at a time with the hash of emqx.conf and the secrets file", async () => {
         const emqx = cluster(3);
         await settle();
-        const association = ofType("aws:ssm/association:Association")[0]?.inputs;
+        const association = ofType("aws:ssm/association:Association")[0]!.inputs;
         assert.equal(association.maxConcurrency, "1");
         assert.equal(association.maxErrors, "0");
         const secretsFile = String(named("emqx-files-secrets.env").inputs.value);

@@ -221,7 +221,7 @@ describe("HaproxyFleet", () => {
     test("the association targets this fleet's tag, one host at a time, with the hash of exactly the files", async () => {
         const hap = fleet(CFG);
         await settle();
-        const association = ofType("aws:ssm/association:Association")[0]?.inputs;
+        const association = ofType("aws:ssm/association:Association")[0]!.inputs;
         assert.deepEqual(association.targets, [
             { key: "tag:mqtt-edge:config-group", values: ["/mqtt-edge/test/haproxy"] },
         ]);
