@@ -90,6 +90,11 @@ export class Pki extends pulumi.ComponentResource {
     public readonly deviceCaCommonName: pulumi.Output<string>;
     /** Device CA private key, PEM, for CLI issuance and CRLs. SECRET. */
     public readonly deviceCaKeyPem: pulumi.Output<string>;
+    /**
+     * Root CA private key, PEM. SECRET. Undefined for an existing CA given without its root key.
+     * The stack signs the root's CRL with it (HAProxy needs a CRL for every CA in the chain).
+     */
+    public readonly rootKeyPem: pulumi.Output<string> | undefined;
     /** Server certificates, one per key algorithm. */
     public readonly serverCertificates: readonly ServerCertificate[];
     /** Test device certificates. */
@@ -158,6 +163,10 @@ export class Pki extends pulumi.ComponentResource {
         this.deviceCaCertPem = pulumi.output(deviceCa.certPem);
         this.deviceCaCommonName = deviceCaCommonName;
         this.deviceCaKeyPem = pulumi.secret(pulumi.output(deviceCa.keyPem));
+        this.rootKeyPem =
+            existing && existing.rootKeyPem === undefined
+                ? undefined
+                : pulumi.secret(pulumi.output(root.keyPem));
 
         if (existing?.serverCertPem !== undefined) {
             const certPem = pulumi.output(existing.serverCertPem);
@@ -195,6 +204,7 @@ export class Pki extends pulumi.ComponentResource {
             deviceCaCertPem: this.deviceCaCertPem,
             deviceCaCommonName: this.deviceCaCommonName,
             deviceCaKeyPem: this.deviceCaKeyPem,
+            rootKeyPem: this.rootKeyPem,
             serverCertificates: this.serverCertificates,
             testDevices: this.testDevices,
         });

@@ -69,6 +69,17 @@ const pemKey = () =>
             error: "must be a PEM private key (-----BEGIN PRIVATE KEY-----)",
         });
 
+const existingSubnet = () =>
+    z.strictObject({
+        id: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, {
+            error: "must be a subnet id such as subnet-0123abcd",
+        }),
+        availabilityZone: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, {
+            error: "must be a zone name such as eu-west-1a",
+        }),
+        cidr: cidr(),
+    });
+
 export function isIpv4Cidr(value: string): boolean {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
     if (!m) return false;
@@ -261,6 +272,23 @@ const networkSchema = z
             .max(6, { error: "must list at most six availability zones" })
             .optional()
             .describe("Zones to use; default: the first two of the region."),
+        existingVpc: z
+            .strictObject({
+                vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, {
+                    error: "must be a VPC id such as vpc-0123abcd",
+                }),
+                cidrBlock: cidr(),
+                publicSubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" }),
+                privateSubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" }),
+            })
+            .optional()
+            .describe(
+                "Use this VPC instead of creating one: {vpcId, cidrBlock, publicSubnets, privateSubnets}, each subnet {id, availabilityZone, cidr}; the private subnets need NAT or endpoints.",
+            ),
         natPerZone: bool()
             .default(false)
             .describe("One NAT gateway per zone (true) or one for the VPC."),

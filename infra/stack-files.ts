@@ -15,6 +15,8 @@ export interface StackFilesOptions {
 
 /** HAProxy connects to EMQX from the private subnets; EMQX's access_rules admit only those. */
 export function haproxySourceCidrs(config: EdgeConfig): string[] {
+    const existing = config.network.existingVpc;
+    if (existing) return existing.privateSubnets.map((subnet) => subnet.cidr);
     const zoneCount = config.network.availabilityZones?.length ?? 2;
     return planSubnets(config.network.vpcCidr, zoneCount).map((zone) => zone.privateCidr);
 }

@@ -69,7 +69,7 @@ const flagSpecs: Record<string, FlagSpec> = {
     },
     out: {
         type: "string",
-        help: "<file>  write the concatenated PEM CRLs here (mode 0644: CRLs are public)",
+        help: "<file|->  write the concatenated PEM CRLs here (mode 0644: CRLs are public), or - for stdout",
     },
     check: {
         type: "string",
@@ -292,14 +292,19 @@ async function build(flags: ParsedFlags): Promise<number> {
             `${ca.certificate.subject}: ${entries.length} revoked, thisUpdate ${thisUpdate.toISOString()}`,
         );
     }
+    const dates = `nextUpdate ${window.nextUpdate.toISOString()}, reissue after ${window.reissueAfter.toISOString()}`;
+    if (outRaw === "-") {
+        // For the stack (components/crls.ts): the PEMs alone on stdout, the summary on stderr.
+        process.stdout.write(pemParts.join(""));
+        process.stderr.write(`crl: ${summary.join("; ")}; ${dates}\n`);
+        return 0;
+    }
     const out = resolve(outRaw);
     const temporary = `${out}.${process.pid}.tmp`;
     // Whole file or nothing: HAProxy (or a reload) must never read half a CRL file.
     writeFileSync(temporary, pemParts.join(""), { mode: 0o644 });
     renameSync(temporary, out);
-    process.stdout.write(
-        `wrote ${out}: ${summary.join("; ")}; nextUpdate ${window.nextUpdate.toISOString()}, reissue after ${window.reissueAfter.toISOString()}\n`,
-    );
+    process.stdout.write(`wrote ${out}: ${summary.join("; ")}; ${dates}\n`);
     return 0;
 }
 

@@ -3,8 +3,10 @@
  * outputs the components read (ids, ARNs, private IPs, DNS names, random results). Import this
  * module before the components; call `settle()` before asserting on `created`.
  */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { answerAwsInvoke, awsResourceOutputs, MOCK_AMI_ID } from "../support/aws-fake.ts";
+
+export { MOCK_AMI_ID };
 
 /** One recorded registration, secret inputs unwrapped. */
 export interface Recorded {
@@ -21,8 +23,6 @@ export interface Recorded {
 /** Every registration since the last `reset()`. */
 export const created: Recorded[] = [];
 
-/** The Debian AMI id the getAmi invoke answers with. */
-export const MOCK_AMI_ID = "ami-0d12e0000000000b1";
 /** Every getAmi request, to check the owner and filters. */
 export const amiQueries: Record<string, unknown>[] = [];
 
@@ -46,70 +46,6 @@ export function unwrap(value: unknown): unknown {
     return value;
 }
 
-function hex(name: string, length: number): string {
-    return createHash("sha256").update(name).digest("hex").slice(0, length);
-}
-
-function outputsFor(
-    type: string,
-    name: string,
-    inputs: Record<string, unknown>,
-): { id: string; state: Record<string, unknown> } {
-    const arn = `arn:aws:mock:eu-west-1:123456789012:${name}`;
-    switch (type) {
-        case "aws:ec2/instance:Instance": {
-            const n = Number.parseInt(hex(name, 4), 16);
-            return {
-                id: `i-${hex(name, 17)}`,
-                state: { ...inputs, arn, privateIp: `10.40.${128 + (n % 64)}.${1 + (n % 250)}` },
-            };
-        }
-        case "aws:ebs/volume:Volume":
-            return { id: `vol-${hex(name, 17)}`, state: { ...inputs, arn } };
-        case "random:index/randomPassword:RandomPassword":
-            // Letters and digits like the real provider with special: false.
-            return { id: "none", state: { ...inputs, result: `Rnd${hex(`${name}-secret`, 44)}` } };
-        case "aws:ssm/parameter:Parameter":
-            return {
-                id: String(inputs.name),
-                state: {
-                    ...inputs,
-                    arn: `arn:aws:ssm:eu-west-1:123456789012:parameter${String(inputs.name)}`,
-                },
-            };
-        case "aws:lb/loadBalancer:LoadBalancer":
-            return {
-                id: arn,
-                state: {
-                    ...inputs,
-                    arn,
-                    dnsName: `${name}-0123.elb.eu-west-1.amazonaws.com`,
-                    zoneId: "Z2IFOLAFXWLO4F",
-                },
-            };
-        case "aws:route53/zone:Zone":
-            return {
-                id: `Z${hex(name, 12).toUpperCase()}`,
-                state: { ...inputs, zoneId: `Z${hex(name, 12).toUpperCase()}` },
-            };
-        case "aws:ssm/document:Document":
-            return { id: name, state: { ...inputs, name, arn } };
-        case "aws:ssm/association:Association":
-            return {
-                id: `assoc-${hex(name, 8)}`,
-                state: { ...inputs, associationId: `assoc-${hex(name, 8)}` },
-            };
-        case "aws:ec2/vpc:Vpc":
-            return { id: `vpc-${hex(name, 8)}`, state: { ...inputs, arn } };
-        case "aws:iam/instanceProfile:InstanceProfile":
-            return { id: name, state: { ...inputs, name, arn } };
-        case "aws:iam/role:Role":
-            return { id: name, state: { ...inputs, name, arn } };
-        default:
-            return { id: `${name}-id`, state: { ...inputs, arn } };
-    }
-}
-
 await pulumi.runtime.setMocks(
     {
         newResource(args) {
@@ -118,16 +54,14 @@ await pulumi.runtime.setMocks(
                 .map(([key]) => key);
             const inputs = unwrap(args.inputs) as Record<string, unknown>;
             created.push({ type: args.type, name: args.name, inputs, secretInputs });
-            return outputsFor(args.type, args.name, inputs);
+            return awsResourceOutputs(args.type, args.name, inputs);
         },
         call(args) {
             if (args.token === "aws:ec2/getAmi:getAmi") {
                 amiQueries.push(unwrap(args.inputs) as Record<string, unknown>);
-                return { id: MOCK_AMI_ID, imageId: MOCK_AMI_ID };
             }
-            if (args.token === "aws:index/getRegion:getRegion") {
-                return { id: "eu-west-1", name: "eu-west-1", region: "eu-west-1" };
-            }
+            const answer = answerAwsInvoke(args.token);
+            if (answer) return answer;
             throw new Error(`unexpected invoke ${args.token} in AWS component tests`);
         },
     },

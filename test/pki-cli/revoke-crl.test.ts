@@ -262,6 +262,21 @@ describe("revoke then crl", () => {
         assert.equal(await readFile(again, "utf8"), await readFile(crlPath, "utf8"));
     });
 
+    test("--out - writes exactly the same PEMs to stdout and the summary to stderr", async () => {
+        const built = await runScript("crl", [
+            "--stack",
+            "ci",
+            "--dir",
+            revocationsDir,
+            ...chainFlags(),
+            "--out",
+            "-",
+        ]);
+        assert.equal(built.code, 0, built.stderr);
+        assert.equal(built.stdout, await readFile(crlPath, "utf8"));
+        assert.match(built.stderr, /^crl: .*nextUpdate/);
+    });
+
     test("openssl -crl_check_all rejects the revoked device and accepts the others", async () => {
         const revoked = await verifyWithCrl(crlPath, join(devices, "DEV-0002.crt"));
         assert.notEqual(revoked.code, 0);

@@ -1,0 +1,204 @@
+/**
+ * The AWS target: network -> NLB -> HAProxy fleet -> EMQX cluster, with the trust chain and the
+ * CRLs, wired from the validated stack configuration. Composition only: every resource lives in a
+ * component, every file comes from a template.
+ */
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
+import { HaproxyFleet } from "../components/aws/haproxy-fleet.ts";
+import type { HostFileInput } from "../components/aws/host-parameters.ts";
+import { EdgeNetwork } from "../components/aws/network.ts";
+import { DeviceNlb } from "../components/aws/nlb.ts";
+import { EdgePrivateZone } from "../components/aws/private-zone.ts";
+import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
+import { Crls } from "../components/crls.ts";
+import { Pki } from "../components/pki.ts";
+import { crlWindow } from "../pki/crl.ts";
+import { renderEmqxConf } from "../templates/emqx.ts";
+import { renderHaproxyCfg } from "../templates/haproxy.ts";
+import {
+    awsHaproxyLayout,
+    EMQX_MQTT_PORT,
+    emqxSpecsFor,
+    HEALTH_URI,
+    haproxySpecFor,
+} from "./edge-specs.ts";
+import { edgePkiArgs } from "./pki-args.ts";
+import type { StackConfig } from "./stack-config.ts";
+import { haproxySourceCidrs } from "./stack-files.ts";
+
+/** What the program knows besides the configuration. */
+export interface AwsEdgeContext {
+    /** Stack name: SSM paths, tags and the revocation list carry it. */
+    readonly stack: string;
+    /** `aws:region`, for default zones. */
+    readonly region: string;
+    /** When the program runs: picks the CRL refresh window. */
+    readonly now: Date;
+    /** The project directory (revocations/ lives there). */
+    readonly projectDir: string;
+}
+
+export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
+    const { config, secrets } = stack;
+    const tags = { "mqtt-edge:stack": context.stack, "mqtt-edge:project": "mqtt-edge" };
+    const zones = config.network.availabilityZones ?? [`${context.region}a`, `${context.region}b`];
+    const existingVpc = config.network.existingVpc;
+
+    const network = new EdgeNetwork("network", {
+        ...(existingVpc
+            ? {
+                  existingVpc: {
+                      vpcId: existingVpc.vpcId,
+                      cidrBlock: existingVpc.cidrBlock,
+                      publicSubnets: existingVpc.publicSubnets,
+                      privateSubnets: existingVpc.privateSubnets,
+                  },
+              }
+            : { availabilityZones: zones, cidrBlock: config.network.vpcCidr }),
+        natGatewayPerZone: config.network.natPerZone,
+        region: context.region,
+        tags,
+    });
+    const groups = new EdgeSecurityGroups("groups", {
+        vpcId: network.vpcId,
+        devicePort: config.nlb.devicePort,
+        haproxyHealthPort: config.haproxy.healthPort,
+        clientCidrs: config.network.clientCidrs,
+        // HAProxy checks EMQX with PROXY LOCAL on the MQTT port itself (edge-specs.ts), so no
+        // second port is opened from HAProxy to EMQX.
+        emqxHealthCheckPort: EMQX_MQTT_PORT,
+        dashboardAdminCidrs: config.network.adminCidrs,
+        tags,
+    });
+    const nlb = new DeviceNlb("nlb", {
+        vpcId: network.vpcId,
+        subnetIds: (config.nlb.internal ? network.privateSubnets : network.publicSubnets).map(
+            (subnet) => subnet.id,
+        ),
+        securityGroupId: groups.nlbGroupId,
+        internal: config.nlb.internal,
+        devicePort: config.nlb.devicePort,
+        healthCheckPort: config.haproxy.healthPort,
+        healthCheckPath: HEALTH_URI,
+        clientIpMode: config.nlb.clientIpMode,
+        tcpIdleTimeoutSeconds: config.nlb.idleTimeoutSeconds,
+        deregistrationDelaySeconds: config.nlb.deregistrationDelaySeconds,
+        tags,
+    });
+    const zone = new EdgePrivateZone("zone", {
+        zoneName: config.emqx.privateZone,
+        vpcId: network.vpcId,
+        tags,
+    });
+
+    // Devices reach the NLB by its own name until a custom domain points at it: both go in the
+    // server certificates' SANs.
+    const pki = new Pki("pki", edgePkiArgs(config, secrets, [nlb.dnsName]));
+    const rootKeyPem = pki.rootKeyPem;
+    const crls =
+        rootKeyPem === undefined
+            ? undefined
+            : new Crls("crls", {
+                  stack: context.stack,
+                  revocationsText: readRevocations(context.projectDir, context.stack),
+                  windowStart: crlWindow(context.now).thisUpdate.toISOString(),
+                  rootCertPem: pki.rootCertPem,
+                  rootKeyPem,
+                  deviceCaCertPem: pki.deviceCaCertPem,
+                  deviceCaKeyPem: pki.deviceCaKeyPem,
+              });
+
+    const serverKeyAlgorithms = pki.serverCertificates.map((c) => c.keyAlgorithm);
+    const haproxyCfg = renderHaproxyCfg(
+        haproxySpecFor(config, { serverKeyAlgorithms, withCrl: crls !== undefined }),
+    );
+    const haproxyFiles: HostFileInput[] = [
+        ...pki.serverCertificates.map((certificate) => ({
+            key: `server-${certificate.keyAlgorithm}.pem`,
+            path: awsHaproxyLayout.serverCertificate(certificate.keyAlgorithm),
+            content: certificate.haproxyPem,
+            mode: "0600",
+        })),
+        {
+            key: "device-intermediate.pem",
+            path: awsHaproxyLayout.deviceIntermediateCa,
+            content: pki.deviceCaCertPem,
+        },
+        { key: "root.pem", path: awsHaproxyLayout.rootCa, content: pki.rootCertPem },
+        ...(crls ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, content: crls.pem }] : []),
+    ];
+    const haproxy = new HaproxyFleet("haproxy", {
+        instanceCount: config.haproxy.instances,
+        instanceType: config.haproxy.instanceType,
+        subnets: network.privateSubnets,
+        securityGroupId: groups.haproxyGroupId,
+        targetGroupArn: nlb.targetGroupArn,
+        devicePort: config.nlb.devicePort,
+        maxconn: config.haproxy.maxconn,
+        haproxyCfg,
+        configPath: awsHaproxyLayout.config,
+        files: haproxyFiles,
+        parameterPrefix: `/mqtt-edge/${context.stack}/haproxy`,
+        zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
+        tags,
+    });
+
+    // One emqx.conf for every node: each host sets its own EMQX_NODE__NAME, which overrides
+    // node.name (components/aws/emqx-cluster.ts), so the file is node 1's.
+    const [firstNode] = emqxSpecsFor(config, { haproxySources: haproxySourceCidrs(config) });
+    if (!firstNode) throw new Error("mqtt-edge:emqx.nodes must be at least 1");
+    const emqx = new EmqxCluster("emqx", {
+        nodeCount: config.emqx.nodes,
+        instanceType: config.emqx.instanceType,
+        subnets: network.privateSubnets,
+        securityGroupId: groups.emqxGroupId,
+        zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
+        emqxVersion: config.emqx.version,
+        maxConnections: config.emqx.maxConnections,
+        emqxConf: renderEmqxConf(firstNode),
+        ...(secrets.emqxLicenseKey ? { licenseKey: secrets.emqxLicenseKey } : {}),
+        dataVolumeGiB: config.emqx.dataVolumeGiB,
+        parameterPrefix: `/mqtt-edge/${context.stack}/emqx`,
+        tags,
+    });
+
+    return {
+        /** Where devices connect: the NLB's name and the configured domains, with the port. */
+        deviceEndpoint: pulumi.interpolate`${nlb.dnsName}:${config.nlb.devicePort}`,
+        deviceDomains: config.deviceDomains,
+        nlbDnsName: nlb.dnsName,
+        clientIpMode: nlb.clientIpMode,
+        /** What devices trust to check HAProxy's certificate. */
+        deviceTrustBundlePem: pki.deviceTrustBundlePem,
+        rootCertPem: pki.rootCertPem,
+        intermediateCertPem: pki.deviceCaCertPem,
+        intermediateKeyPem: pki.deviceCaKeyPem,
+        ...(rootKeyPem ? { rootKeyPem } : {}),
+        serverCertificatesPem: pki.serverCertificates.map((c) => c.fullChainPem),
+        testDevices: pki.testDevices.map((d) => ({
+            commonName: d.commonName,
+            certPem: d.certPem,
+            keyPem: d.keyPem,
+        })),
+        haproxyHostnames: haproxy.hostnames,
+        haproxyInstanceIds: haproxy.instanceIds,
+        haproxyConfigHash: haproxy.configHash,
+        emqxNodeNames: emqx.nodeNames,
+        emqxHostnames: emqx.hostnames,
+        emqxInstanceIds: emqx.instanceIds,
+        emqxConfigHash: emqx.configHash,
+        dashboardPortForwardCommand: emqx.dashboardPortForwardCommand,
+        dashboardPassword: emqx.dashboardPassword,
+    };
+}
+
+/** The reviewed revocation list of this stack, or an empty one. */
+function readRevocations(projectDir: string, stack: string): string {
+    try {
+        return readFileSync(`${projectDir}/revocations/${stack}.json`, "utf8");
+    } catch {
+        return "";
+    }
+}

@@ -1,0 +1,42 @@
+/**
+ * The Pki component's arguments from the stack configuration: generated chain by default, or the
+ * operator's own CA (caRootCertPem, caDeviceCertPem, caDeviceKeyPem[, caRootKeyPem]).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { PkiArgs } from "../components/pki.ts";
+import type { StackConfig } from "./stack-config.ts";
+
+export function edgePkiArgs(
+    config: StackConfig["config"],
+    secrets: StackConfig["secrets"],
+    extraDnsNames: pulumi.Input<string>[],
+): PkiArgs {
+    const pki = config.pki;
+    const existingCa =
+        config.caRootCertPem && config.caDeviceCertPem && secrets.caDeviceKeyPem
+            ? {
+                  rootCertPem: config.caRootCertPem,
+                  deviceCaCertPem: config.caDeviceCertPem,
+                  deviceCaKeyPem: secrets.caDeviceKeyPem,
+                  ...(secrets.caRootKeyPem ? { rootKeyPem: secrets.caRootKeyPem } : {}),
+              }
+            : undefined;
+    return {
+        dnsNames: [...config.deviceDomains, ...extraDnsNames],
+        organization: pki.organization,
+        rootCommonName: pki.rootCommonName,
+        deviceCaCommonName: pki.intermediateCommonName,
+        rootKeyAlgorithm: pki.caKeyAlgorithm,
+        deviceCaKeyAlgorithm: pki.caKeyAlgorithm,
+        serverKeyAlgorithms: pki.serverKeyAlgorithms,
+        testDeviceCount: pki.testDevices,
+        testDeviceCommonNamePrefix: "test-device",
+        validityHours: {
+            root: pki.rootValidityHours,
+            deviceCa: pki.intermediateValidityHours,
+            server: pki.serverValidityHours,
+        },
+        rotation: pki.rotation,
+        ...(existingCa ? { existingCa } : {}),
+    };
+}
