@@ -274,21 +274,26 @@ const networkSchema = z
             .describe("Zones to use; default: the first two of the region."),
         existingVpc: z
             .strictObject({
-                vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, {
-                    error: "must be a VPC id such as vpc-0123abcd",
-                }),
-                cidrBlock: cidr(),
+                vpcId: z
+                    .string()
+                    .regex(/^vpc-[0-9a-f]{8,17}$/, {
+                        error: "must be a VPC id such as vpc-0123abcd",
+                    })
+                    .describe("The VPC's id."),
+                cidrBlock: cidr().describe("The VPC's primary CIDR (the SSM endpoints admit it)."),
                 publicSubnets: z
                     .array(existingSubnet())
-                    .min(2, { error: "must list at least two subnets" }),
+                    .min(2, { error: "must list at least two subnets" })
+                    .describe("Subnets for an internet-facing NLB: {id, availabilityZone, cidr}."),
                 privateSubnets: z
                     .array(existingSubnet())
-                    .min(2, { error: "must list at least two subnets" }),
+                    .min(2, { error: "must list at least two subnets" })
+                    .describe(
+                        "Subnets for the hosts, {id, availabilityZone, cidr}; they need NAT or endpoints. EMQX admits HAProxy from these CIDRs.",
+                    ),
             })
             .optional()
-            .describe(
-                "Use this VPC instead of creating one: {vpcId, cidrBlock, publicSubnets, privateSubnets}, each subnet {id, availabilityZone, cidr}; the private subnets need NAT or endpoints.",
-            ),
+            .describe("Use this VPC instead of creating one (the keys below)."),
         natPerZone: bool()
             .default(false)
             .describe("One NAT gateway per zone (true) or one for the VPC."),

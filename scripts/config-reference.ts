@@ -37,6 +37,7 @@ function rows(properties: Record<string, JsonSchema>, prefix: string): string[] 
     for (const [key, s] of Object.entries(properties)) {
         const path = `${prefix}${key}`;
         if (s.type === "object" && s.properties) {
+            if (s.description) out.push(`| \`${path}\` | map |  | ${s.description} |`);
             out.push(...rows(s.properties, `${path}.`));
             continue;
         }
