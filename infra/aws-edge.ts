@@ -140,6 +140,14 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         haproxyCfg,
         configPath: awsHaproxyLayout.config,
         files: haproxyFiles,
+        ...(crls
+            ? {
+                  runtimeApi: {
+                      statsSocketPath: awsHaproxyLayout.statsSocket,
+                      crlPaths: [awsHaproxyLayout.crl],
+                  },
+              }
+            : {}),
         parameterPrefix: `/mqtt-edge/${context.stack}/haproxy`,
         zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
         tags,

@@ -15,7 +15,7 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
-import { requireAbsolutePath, requireInteger } from "./cloud-init-shell-quote.ts";
+import { requireAbsolutePath, requireInteger, shellQuote } from "./cloud-init-shell-quote.ts";
 
 /** Everything an HAProxy host's bootstrap needs; no secret and no file content in here. */
 export interface HaproxyUserDataSpec {
@@ -29,6 +29,22 @@ export interface HaproxyUserDataSpec {
     configPath: string;
     /** Every file fetched from SSM: haproxy.cfg first, then certificates, CAs and CRLs. */
     files: HostFileSource[];
+    /** Swap CRLs through HAProxy's runtime API instead of reloading; omit to always reload. */
+    runtimeApi?: HaproxyRuntimeApiSpec;
+}
+
+/**
+ * A change that touches only CRL files needs no reload: `set ssl crl-file` + `commit ssl
+ * crl-file` on the admin socket swap them in place (hap-2.6 doc/management.txt), so devices keep
+ * their sessions. A reload would move new connections to a new worker and end the old worker's
+ * MQTT sessions at `hard-stop-after`. Anything else, or a runtime API answer other than success,
+ * falls back to the graceful reload.
+ */
+export interface HaproxyRuntimeApiSpec {
+    /** The admin-level stats socket haproxy.cfg opens. */
+    statsSocketPath: string;
+    /** Paths of the files haproxy.cfg names as `crl-file`. */
+    crlPaths: string[];
 }
 
 /** Where the HAProxy apply script lives; the SSM document runs it. */
@@ -48,7 +64,7 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
     return [
         bootstrapHeader("haproxy", spec.hostname),
         "apt-get update -q",
-        "apt-get install -y -q --no-install-recommends haproxy awscli python3 curl ca-certificates",
+        "apt-get install -y -q --no-install-recommends haproxy awscli python3 curl ca-certificates socat",
         "",
         writeFileCommand("/etc/sysctl.d/60-mqtt-edge.conf", "0644", renderSysctlConf(limits)),
         // -e: a key this kernel lacks is skipped instead of failing the boot.
@@ -66,7 +82,10 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         writeFileCommand(
             HAPROXY_APPLY_SCRIPT_PATH,
             "0755",
-            renderHaproxyApplyScript({ configPath: spec.configPath }),
+            renderHaproxyApplyScript({
+                configPath: spec.configPath,
+                ...(spec.runtimeApi ? { runtimeApi: spec.runtimeApi } : {}),
+            }),
         ),
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
@@ -87,6 +106,8 @@ export interface HaproxyApplyScriptSpec {
     lockPath?: string;
     /** Directory for the staging and backup copies; default /run. */
     workDir?: string;
+    /** Swap CRL-only changes in through the runtime API; omit to always reload. */
+    runtimeApi?: HaproxyRuntimeApiSpec;
 }
 
 /**
@@ -107,6 +128,12 @@ export function renderHaproxyApplyScript(spec: HaproxyApplyScriptSpec): string {
         spec.lockPath ?? "/run/lock/mqtt-edge-haproxy.lock",
     );
     const workDir = requireAbsolutePath("workDir", spec.workDir ?? "/run");
+    const statsSocket = spec.runtimeApi
+        ? requireAbsolutePath("runtimeApi.statsSocketPath", spec.runtimeApi.statsSocketPath)
+        : "";
+    const crlPaths = (spec.runtimeApi?.crlPaths ?? []).map((path, i) =>
+        requireAbsolutePath(`runtimeApi.crlPaths[${i}]`, path),
+    );
     return `#!/bin/bash
 # Installs haproxy.cfg, certificates and CRLs from SSM and reloads HAProxy without dropping sessions.
 # Rendered by templates/cloud-init-haproxy.ts; run by cloud-init at boot and by SSM State Manager.
@@ -138,11 +165,11 @@ if [ -n "\${expected_hash}" ] && [ "\${fetched_hash}" != "\${expected_hash}" ]; 
     exit 1
 fi
 
-changed=false
+changed_paths=()
 while read -r _parameter path _mode _owner; do
-    cmp -s "\${staging}\${path}" "\${path}" || changed=true
+    cmp -s "\${staging}\${path}" "\${path}" || changed_paths+=("\${path}")
 done < "\${manifest}"
-if [ "\${changed}" = false ] && [ "\${boot}" = false ] && systemctl is-active --quiet haproxy; then
+if [ "\${#changed_paths[@]}" -eq 0 ] && [ "\${boot}" = false ] && systemctl is-active --quiet haproxy; then
     echo "haproxy files unchanged (\${fetched_hash}); nothing to reload"
     exit 0
 fi
@@ -166,7 +193,45 @@ if ! haproxy -c -q -f "\${config}"; then
     exit 1
 fi
 
+stats_socket=${statsSocket ? shellQuote(statsSocket) : '""'}
+crl_paths=(${crlPaths.map(shellQuote).join(" ")})
+
+is_crl_path() {
+    local crl
+    for crl in "\${crl_paths[@]}"; do
+        [ "\${crl}" = "$1" ] && return 0
+    done
+    return 1
+}
+
+# Only CRLs changed, and HAProxy's runtime API takes each new one: no reload, no session lost.
+swap_crls_at_runtime() {
+    local path answer
+    [ -n "\${stats_socket}" ] || return 1
+    for path in "\${changed_paths[@]}"; do
+        is_crl_path "\${path}" || return 1
+    done
+    for path in "\${changed_paths[@]}"; do
+        answer=$({ printf 'set ssl crl-file %s <<\n' "\${path}"; cat "\${path}"; printf '\n'; } \
+            | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") || return 1
+        case "\${answer}" in
+            *"transaction created"*) ;;
+            *) echo "set ssl crl-file \${path}: \${answer}" >&2; return 1 ;;
+        esac
+        answer=$(printf 'commit ssl crl-file %s\n' "\${path}" \
+            | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") || return 1
+        case "\${answer}" in
+            *Success*) ;;
+            *) echo "commit ssl crl-file \${path}: \${answer}" >&2; return 1 ;;
+        esac
+    done
+}
+
 if systemctl is-active --quiet haproxy; then
+    if [ "\${boot}" = false ] && swap_crls_at_runtime; then
+        echo "haproxy CRLs swapped through the runtime API, no reload (\${fetched_hash})"
+        exit 0
+    fi
     systemctl reload haproxy
 else
     systemctl restart haproxy

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
 import {
     HAPROXY_APPLY_SCRIPT_PATH,
+    type HaproxyRuntimeApiSpec,
     renderHaproxyUserData,
 } from "../../templates/cloud-init-haproxy.ts";
 import { ConfigSync } from "./config-sync.ts";
@@ -56,6 +57,8 @@ export interface HaproxyFleetArgs {
      * device intermediate and root CA, CRLs. Key `haproxy.cfg` is reserved.
      */
     readonly files: readonly HostFileInput[];
+    /** CRL files haproxy.cfg names and its admin socket: a CRL-only change skips the reload. */
+    readonly runtimeApi?: HaproxyRuntimeApiSpec;
     /** SSM path of this fleet's parameters, unique per stack, e.g. `/mqtt-edge/dev/haproxy`. */
     readonly parameterPrefix: string;
     /** Zone to register `<hostnamePrefix>-<n>.<zone>` in; without it hosts keep their EC2 names. */
@@ -147,6 +150,7 @@ export class HaproxyFleet extends pulumi.ComponentResource {
                         maxconn: args.maxconn,
                         configPath,
                         files: [...parameters.sources],
+                        ...(args.runtimeApi ? { runtimeApi: args.runtimeApi } : {}),
                     }),
                     rootVolumeGiB: args.rootVolumeGiB ?? 16,
                     tags: { ...tags, Name: hostname, [CONFIG_GROUP_TAG]: args.parameterPrefix },

@@ -36,6 +36,9 @@ const configPath = join(etc, "haproxy.cfg");
 const crlPath = join(etc, "ca", "crl.pem");
 const valuesPath = join(work, "values.json");
 const systemctlLog = join(work, "systemctl.log");
+const socatLog = join(work, "socat.log");
+const socatAnswer = join(work, "socat-answer");
+const statsSocket = join(work, "admin.sock");
 const activeFlag = join(work, "haproxy-active");
 
 writeFileSync(
@@ -47,7 +50,12 @@ writeFileSync(
     join(bin, "systemctl"),
     `#!/bin/sh\necho "$*" >> ${systemctlLog}\nif [ "$1" = is-active ]; then test -e ${activeFlag}; exit $?; fi\nexit 0\n`,
 );
-for (const tool of ["aws", "curl", "systemctl"]) chmodSync(join(bin, tool), 0o755);
+// The runtime API stand-in: records what it was sent, answers like HAProxy 2.6 (or as told).
+writeFileSync(
+    join(bin, "socat"),
+    `#!/bin/sh\necho "ARGS $*" >> ${socatLog}\ncat >> ${socatLog}\nif [ -e ${socatAnswer} ]; then cat ${socatAnswer}; exit 0; fi\nif tail -n 1 ${socatLog} | grep -q '^commit '; then echo 'Committing ... Success!'; else echo 'transaction created for CRL ...!'; fi\n`,
+);
+for (const tool of ["aws", "curl", "systemctl", "socat"]) chmodSync(join(bin, tool), 0o755);
 
 const fetchScript = join(work, "fetch");
 writeFileSync(fetchScript, renderFetchParametersScript(), { mode: 0o755 });
@@ -69,6 +77,7 @@ writeFileSync(
         fetchScriptPath: fetchScript,
         lockPath: join(work, "apply.lock"),
         workDir: work,
+        runtimeApi: { statsSocketPath: statsSocket, crlPaths: [crlPath] },
     }),
     { mode: 0o755 },
 );
@@ -84,6 +93,7 @@ function apply(values: { cfg: string; crl: string }, args: string[] = []) {
         JSON.stringify({ "/t/haproxy.cfg": values.cfg, "/t/crl.pem": values.crl }),
     );
     rmSync(systemctlLog, { force: true });
+    rmSync(socatLog, { force: true });
     const run = spawnSync("bash", [applyScript, ...args], {
         encoding: "utf8",
         env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
@@ -91,7 +101,8 @@ function apply(values: { cfg: string; crl: string }, args: string[] = []) {
     const calls = existsSync(systemctlLog)
         ? readFileSync(systemctlLog, "utf8").trim().split("\n")
         : [];
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr, calls };
+    const socat = existsSync(socatLog) ? readFileSync(socatLog, "utf8") : "";
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr, calls, socat };
 }
 
 const first = { cfg: haproxyCfg(100), crl: "CRL v1\n" };
@@ -147,4 +158,50 @@ test("content whose hash is not the expected one is never installed", () => {
     );
     assert.equal(readFileSync(configPath, "utf8"), second.cfg);
     assert.deepEqual(result.calls, []);
+});
+
+test("only the CRL changed: swapped through the runtime API, no reload, sessions kept", () => {
+    writeFileSync(activeFlag, "");
+    const next = {
+        cfg: second.cfg,
+        crl: "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+    };
+    const result = apply(next, ["--expect-hash", hostFilesContentHash([next.cfg, next.crl])]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(readFileSync(crlPath, "utf8"), next.crl);
+    assert.match(result.stdout, /CRLs swapped through the runtime API, no reload/);
+    assert.ok(!result.calls.some((call) => /^(reload|restart)/.test(call)), result.calls.join());
+    // Exactly HAProxy's payload syntax: the PEM between `<<` and an empty line, then a commit.
+    assert.equal(
+        result.socat,
+        `ARGS -t 10 - UNIX-CONNECT:${statsSocket}\nset ssl crl-file ${crlPath} <<\n${next.crl}\n` +
+            `ARGS -t 10 - UNIX-CONNECT:${statsSocket}\ncommit ssl crl-file ${crlPath}\n`,
+    );
+});
+
+test("a CRL the runtime API refuses falls back to a graceful reload", () => {
+    writeFileSync(socatAnswer, "CRL file not found\n");
+    try {
+        const next = {
+            cfg: second.cfg,
+            crl: "-----BEGIN X509 CRL-----\nBBBB\n-----END X509 CRL-----\n",
+        };
+        const result = apply(next, ["--expect-hash", hostFilesContentHash([next.cfg, next.crl])]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stderr, /set ssl crl-file .*: CRL file not found/);
+        assert.deepEqual(result.calls, ["is-active --quiet haproxy", "reload haproxy"]);
+    } finally {
+        rmSync(socatAnswer, { force: true });
+    }
+});
+
+test("haproxy.cfg and a CRL changed together: a reload, not the runtime API", () => {
+    const next = {
+        cfg: haproxyCfg(250),
+        crl: "-----BEGIN X509 CRL-----\nCCCC\n-----END X509 CRL-----\n",
+    };
+    const result = apply(next, ["--expect-hash", hostFilesContentHash([next.cfg, next.crl])]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.socat, "");
+    assert.deepEqual(result.calls, ["is-active --quiet haproxy", "reload haproxy"]);
 });
