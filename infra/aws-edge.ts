@@ -3,7 +3,6 @@
  * CRLs, wired from the validated stack configuration. Composition only: every resource lives in a
  * component, every file comes from a template.
  */
-import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
 import { HaproxyFleet } from "../components/aws/haproxy-fleet.ts";
@@ -12,11 +11,10 @@ import { EdgeNetwork } from "../components/aws/network.ts";
 import { DeviceNlb } from "../components/aws/nlb.ts";
 import { EdgePrivateZone } from "../components/aws/private-zone.ts";
 import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
-import { Crls } from "../components/crls.ts";
 import { Pki } from "../components/pki.ts";
-import { crlWindow } from "../pki/crl.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
+import { edgeCrls } from "./edge-crls.ts";
 import {
     awsHaproxyLayout,
     EMQX_MQTT_PORT,
@@ -97,22 +95,19 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     // server certificates' SANs.
     const pki = new Pki("pki", edgePkiArgs(config, secrets, [nlb.dnsName]));
     const rootKeyPem = pki.rootKeyPem;
-    const crls =
-        rootKeyPem === undefined
-            ? undefined
-            : new Crls("crls", {
-                  stack: context.stack,
-                  revocationsText: readRevocations(context.projectDir, context.stack),
-                  windowStart: crlWindow(context.now).thisUpdate.toISOString(),
-                  rootCertPem: pki.rootCertPem,
-                  rootKeyPem,
-                  deviceCaCertPem: pki.deviceCaCertPem,
-                  deviceCaKeyPem: pki.deviceCaKeyPem,
-              });
+    const crls = edgeCrls(pki, context);
 
     const serverKeyAlgorithms = pki.serverCertificates.map((c) => c.keyAlgorithm);
-    const haproxyCfg = renderHaproxyCfg(
-        haproxySpecFor(config, { serverKeyAlgorithms, withCrl: crls !== undefined }),
+    const haproxySpec = haproxySpecFor(config, {
+        serverKeyAlgorithms,
+        withCrl: crls !== undefined,
+    });
+    // HAProxy pins the issuer the device CA really has (with an existing CA, its certificate's CN).
+    const haproxyCfg = pki.deviceCaCommonName.apply((deviceIssuerCommonName) =>
+        renderHaproxyCfg({
+            ...haproxySpec,
+            mqtts: { ...haproxySpec.mqtts, deviceIssuerCommonName },
+        }),
     );
     const haproxyFiles: HostFileInput[] = [
         ...pki.serverCertificates.map((certificate) => ({
@@ -200,13 +195,4 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         dashboardPortForwardCommand: emqx.dashboardPortForwardCommand,
         dashboardPassword: emqx.dashboardPassword,
     };
-}
-
-/** The reviewed revocation list of this stack, or an empty one. */
-function readRevocations(projectDir: string, stack: string): string {
-    try {
-        return readFileSync(`${projectDir}/revocations/${stack}.json`, "utf8");
-    } catch {
-        return "";
-    }
 }

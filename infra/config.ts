@@ -329,6 +329,37 @@ const nlbSchema = z
     })
     .prefault({});
 
+const dockerSchema = z
+    .strictObject({
+        devicePort: int(1, 65_535)
+            .default(8883)
+            .describe("docker target: host port on 127.0.0.1 devices connect to."),
+        healthPort: int(1, 65_535)
+            .default(8080)
+            .describe("docker target: host port on 127.0.0.1 of HAProxy's /healthz."),
+        metricsPort: int(1, 65_535)
+            .default(8405)
+            .describe("docker target: host port on 127.0.0.1 of HAProxy's /metrics and /stats."),
+        dashboardPort: int(1, 65_535)
+            .default(18_083)
+            .describe("docker target: host port on 127.0.0.1 of EMQX node 1's dashboard."),
+        subnet: cidr()
+            .default("172.30.83.0/24")
+            .describe(
+                "docker target: private subnet (prefix 16-24) of the Docker network; HAProxy gets its second address.",
+            ),
+        haproxyImage: z
+            .string()
+            .regex(/^haproxy:2\.6\.\d{1,3}(-[a-z0-9.]+)?(@sha256:[0-9a-f]{64})?$/, {
+                error: "must be an official haproxy 2.6 image pinned to a release, e.g. haproxy:2.6.33",
+            })
+            .default("haproxy:2.6.33")
+            .describe(
+                "docker target: HAProxy image, pinned to 2.6 (the line CI checks configs with).",
+            ),
+    })
+    .prefault({});
+
 const stackSchema = z.strictObject({
     target: oneOf(["aws", "docker"])
         .default("aws")
@@ -365,6 +396,7 @@ const stackSchema = z.strictObject({
     pki: pkiSchema,
     network: networkSchema,
     nlb: nlbSchema,
+    docker: dockerSchema,
 });
 
 type Parsed = z.output<typeof stackSchema>;

@@ -1,44 +1,76 @@
 /**
- * Every file a stack renders for its hosts, keyed by a relative path: what `npm run render` writes
- * and what the tests check with the real programs. Pure: configuration in, texts out.
+ * Every file a stack renders for its hosts (AWS) or containers (Docker), keyed by a relative path:
+ * what `npm run render` writes and what the tests check with the real programs. Pure:
+ * configuration in, texts out, through the same specs the program uses.
  */
 import { planSubnets } from "../components/aws/subnet-plan.ts";
+import {
+    dockerHaproxyLayout,
+    EMQX_CONTAINER_DATA_DIR,
+} from "../components/docker/container-layout.ts";
+import { planDockerAddresses } from "../components/docker/docker-address-plan.ts";
+import { subjectCommonName } from "../components/pki-existing-ca.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
 import type { EdgeConfig } from "./config.ts";
-import { emqxNodes, emqxSpecsFor, haproxySpecFor } from "./edge-specs.ts";
+import {
+    awsHaproxyLayout,
+    EMQX_DATA_DIR,
+    emqxNodes,
+    emqxSpecsFor,
+    haproxySpecFor,
+} from "./edge-specs.ts";
 
 export interface StackFilesOptions {
     /** Stack name, for paths and names that carry it. */
     readonly stack: string;
 }
 
-/** HAProxy connects to EMQX from the private subnets; EMQX's access_rules admit only those. */
+/** Where HAProxy connects to EMQX from; EMQX's access_rules admit only those. */
 export function haproxySourceCidrs(config: EdgeConfig): string[] {
+    if (config.target === "docker")
+        return [planDockerAddresses(config.docker.subnet).haproxyAddress];
     const existing = config.network.existingVpc;
     if (existing) return existing.privateSubnets.map((subnet) => subnet.cidr);
     const zoneCount = config.network.availabilityZones?.length ?? 2;
     return planSubnets(config.network.vpcCidr, zoneCount).map((zone) => zone.privateCidr);
 }
 
+/**
+ * The issuer HAProxy pins: the device intermediate's CN as generated, or as it stands in an
+ * existing intermediate's certificate.
+ */
+export function deviceIssuerCommonName(config: EdgeConfig): string {
+    return config.caDeviceCertPem
+        ? subjectCommonName(config.caDeviceCertPem)
+        : config.pki.intermediateCommonName;
+}
+
 export function renderStackFiles(
     config: EdgeConfig,
     _options: StackFilesOptions,
 ): Map<string, string> {
+    const docker = config.target === "docker";
     const files = new Map<string, string>();
+    const spec = haproxySpecFor(config, {
+        serverKeyAlgorithms: config.pki.serverKeyAlgorithms,
+        withCrl: !config.caRootCertPem || config.caRootKeyPem !== undefined,
+        layout: docker ? dockerHaproxyLayout : awsHaproxyLayout,
+    });
     files.set(
         "haproxy/haproxy.cfg",
-        renderHaproxyCfg(
-            haproxySpecFor(config, {
-                serverKeyAlgorithms: config.pki.serverKeyAlgorithms,
-                withCrl: true,
-            }),
-        ),
+        renderHaproxyCfg({
+            ...spec,
+            mqtts: { ...spec.mqtts, deviceIssuerCommonName: deviceIssuerCommonName(config) },
+        }),
     );
-    const specs = emqxSpecsFor(config, { haproxySources: haproxySourceCidrs(config) });
+    const specs = emqxSpecsFor(config, {
+        haproxySources: haproxySourceCidrs(config),
+        dataDir: docker ? EMQX_CONTAINER_DATA_DIR : EMQX_DATA_DIR,
+    });
     emqxNodes(config).forEach((node, i) => {
-        const spec = specs[i];
-        if (spec) files.set(`emqx/${node.hostname}.conf`, renderEmqxConf(spec));
+        const nodeSpec = specs[i];
+        if (nodeSpec) files.set(`emqx/${node.hostname}.conf`, renderEmqxConf(nodeSpec));
     });
     return files;
 }
