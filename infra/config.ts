@@ -420,7 +420,30 @@ export class ConfigError extends Error {
  * Validates the project's keys (namespace stripped) and returns the full configuration.
  * Throws ConfigError with one line: `<namespace>:<key path> = <value>: <what is allowed>`.
  */
-export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
+/**
+ * Stands for a secret that is set in the stack file but encrypted there (`{secure: ...}`), when
+ * the configuration is read without the Pulumi CLI (the render CLI). Never rendered anywhere.
+ */
+export const ENCRYPTED_SECRET = "[encrypted in the stack file]";
+
+export interface ParseOptions {
+    /** Secret keys set in the stack file but encrypted; they count as present, unvalidated. */
+    readonly encryptedSecrets?: readonly string[];
+}
+
+export function parseEdgeConfig(
+    raw: Record<string, unknown>,
+    options: ParseOptions = {},
+): EdgeConfig {
+    const encrypted: Record<string, string> = {};
+    for (const key of options.encryptedSecrets ?? []) {
+        if (!(SECRET_KEYS as readonly string[]).includes(key)) {
+            throw new ConfigError(
+                `${CONFIG_NAMESPACE}:${key} is encrypted in the stack file but is not a secret setting; only ${SECRET_KEYS.join(", ")} are`,
+            );
+        }
+        encrypted[key] = ENCRYPTED_SECRET;
+    }
     const result = stackSchema.safeParse(raw, { reportInput: true });
     if (!result.success) {
         const issue = result.error.issues[0];
@@ -431,6 +454,7 @@ export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
     const frontendMaxconn = parsed.haproxy.frontendMaxconn ?? parsed.haproxy.maxconn;
     const config: EdgeConfig = {
         ...parsed,
+        ...encrypted,
         haproxy: {
             ...parsed.haproxy,
             frontendMaxconn,

@@ -50,7 +50,7 @@ function main(argv: string[]): number {
     let files: Map<string, string>;
     try {
         const stackFile = readStackFile(projectDir, values.stack);
-        const config = parseEdgeConfig(stackFile.raw);
+        const config = parseEdgeConfig(stackFile.raw, { encryptedSecrets: stackFile.secrets });
         files = renderStackFiles(config, { stack: values.stack });
     } catch (e) {
         if (e instanceof ConfigError || e instanceof Error) {

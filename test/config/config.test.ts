@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, parseEdgeConfig } from "../../infra/config.ts";
+import { ConfigError, ENCRYPTED_SECRET, parseEdgeConfig } from "../../infra/config.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 
 const projectDir = new URL("../../", import.meta.url).pathname;
@@ -251,6 +251,32 @@ describe("stack configuration: defaults and derived values", () => {
         assert.equal(
             parseEdgeConfig({ target: "docker", nlb: { idleTimeoutSeconds: 60 } }).target,
             "docker",
+        );
+    });
+});
+
+describe("secrets encrypted in a stack file (read without the Pulumi CLI)", () => {
+    test("an encrypted license key counts as set for an EMQX 5.9 cluster", () => {
+        const c = parseEdgeConfig(
+            { emqx: { version: "5.9.1", nodes: 3 } },
+            { encryptedSecrets: ["emqxLicenseKey"] },
+        );
+        assert.equal(c.emqxLicenseKey, ENCRYPTED_SECRET);
+    });
+
+    test("an encrypted device CA key completes a bring-your-own CA", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n";
+        const c = parseEdgeConfig(
+            { caRootCertPem: pem, caDeviceCertPem: pem },
+            { encryptedSecrets: ["caDeviceKeyPem"] },
+        );
+        assert.equal(c.caDeviceKeyPem, ENCRYPTED_SECRET);
+    });
+
+    test("an encrypted key that is not a secret setting is refused with one line", () => {
+        assert.throws(
+            () => parseEdgeConfig({}, { encryptedSecrets: ["haproxy"] }),
+            /^ConfigError: mqtt-edge:haproxy is encrypted in the stack file but is not a secret setting; only emqxLicenseKey, caDeviceKeyPem, caRootKeyPem are$/,
         );
     });
 });

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { listStacks } from "../../infra/stack-file.ts";
 import { auditEmqxConfig } from "../../templates/emqx-schema-keys.ts";
+import { makeCfsslChain } from "../support/cfssl-chain.ts";
 import { checkHaproxyConfig } from "../support/haproxy-check.ts";
 import { parseHocon } from "../support/hocon.ts";
 import { type TestPkiFiles, writeTestPkiFiles } from "../support/test-pki-files.ts";
@@ -141,6 +142,52 @@ describe("npm run render", () => {
             assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
             assert.match(result.stderr, /mqtt-edge:haproxy\.maxconn = -1: must be an integer/);
             assert.deepEqual(await listFiles(out), []);
+        } finally {
+            await rm(stackFile, { force: true });
+        }
+    });
+
+    test("an existing CA: the pin is the intermediate's own CN; encrypted secrets are never rendered", async () => {
+        const chainDir = join(work, "cfssl");
+        await mkdir(chainDir);
+        const chain = await makeCfsslChain(chainDir);
+        const stackName = `test-byo-${process.pid}`;
+        const stackFile = join(projectDir, `Pulumi.${stackName}.yaml`);
+        const indent = (pem: string) =>
+            pem
+                .trim()
+                .split("\n")
+                .map((l) => `      ${l}`)
+                .join("\n");
+        await writeFile(
+            stackFile,
+            [
+                "config:",
+                "  mqtt-edge:caRootCertPem: |",
+                indent(await readFile(chain.rootCert, "utf8")),
+                "  mqtt-edge:caDeviceCertPem: |",
+                indent(await readFile(chain.intermediateCert, "utf8")),
+                "  mqtt-edge:caDeviceKeyPem:",
+                "    secure: v1:AAAAencryptedAAAA",
+                "  mqtt-edge:emqxLicenseKey:",
+                "    secure: v1:BBBBencryptedBBBB",
+                "  mqtt-edge:emqx:",
+                "    version: 5.9.1",
+                "",
+            ].join("\n"),
+        );
+        try {
+            const out = join(work, stackName);
+            const result = await render(["--stack", stackName, "--out", out]);
+            assert.equal(result.code, 0, result.stderr);
+            const haproxy = await readFile(join(out, "haproxy/haproxy.cfg"), "utf8");
+            // The seed's intermediate (cfssl) is named intermediate.emqx.com.
+            assert.match(haproxy, /ssl_c_i_dn\(CN\) -m str 'intermediate\.emqx\.com'/);
+            assert.doesNotMatch(haproxy, /crl-file/, "no root key in the stack, so no root CRL");
+            for (const file of await listFiles(out)) {
+                const text = await readFile(file, "utf8");
+                assert.doesNotMatch(text, /\[encrypted|^\s*license\s*[{.=]|BBBB/m, file);
+            }
         } finally {
             await rm(stackFile, { force: true });
         }
