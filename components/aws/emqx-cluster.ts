@@ -8,10 +8,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
 import { EMQX_APPLY_SCRIPT_PATH, renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
+import { createEmqxCredentials } from "../emqx-credentials.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { emqxNodeHostname } from "./emqx-node-names.ts";
@@ -116,28 +116,12 @@ export class EmqxCluster extends pulumi.ComponentResource {
         const dataDir = args.dataDir ?? "/var/lib/emqx";
         const tags = args.tags ?? {};
 
-        // Generated once and kept in state. Letters and digits only, and a letter in front (added
-        // below): bin/emqx passes the cookie to the VM verbatim, and templates/emqx-secrets-env.ts
-        // requires [A-Za-z0-9_] starting with a letter so the value reads the same as HOCON.
-        const passwordRules = {
-            length: 47,
-            special: false,
-            minLower: 4,
-            minUpper: 4,
-            minNumeric: 4,
-        };
-        const cookie = new random.RandomPassword(`${name}-cookie`, passwordRules, { parent: this });
-        const dashboard = new random.RandomPassword(`${name}-dashboard`, passwordRules, {
-            parent: this,
-        });
+        // Generated once and kept in state (components/emqx-credentials.ts).
+        const credentials = createEmqxCredentials(name, this);
         const secretsEnv = pulumi
-            .all([cookie.result, dashboard.result, args.licenseKey])
-            .apply(([cookieValue, passwordValue, licenseKey]) =>
-                renderEmqxSecretsEnvFile({
-                    erlangCookie: `C${cookieValue}`,
-                    dashboardPassword: `D${passwordValue}`,
-                    licenseKey,
-                }),
+            .all([credentials.erlangCookie, credentials.dashboardPassword, args.licenseKey])
+            .apply(([erlangCookie, dashboardPassword, licenseKey]) =>
+                renderEmqxSecretsEnvFile({ erlangCookie, dashboardPassword, licenseKey }),
             );
 
         const parameters = new HostParameters(
@@ -261,7 +245,7 @@ export class EmqxCluster extends pulumi.ComponentResource {
 
         this.instanceIds = pulumi.all(instances.map((instance) => instance.id));
         this.privateIps = pulumi.all(instances.map((instance) => instance.privateIp));
-        this.dashboardPassword = pulumi.secret(pulumi.interpolate`D${dashboard.result}`);
+        this.dashboardPassword = credentials.dashboardPassword;
         this.secretsParameterName = `${args.parameterPrefix}/secrets.env`;
         this.configHash = parameters.contentHash;
         this.dashboardPortForwardCommand = roundRobin(instances, 0).id.apply(

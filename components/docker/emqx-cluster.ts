@@ -12,8 +12,8 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { emqxSecretEnvironment } from "../../templates/emqx-secrets-env.ts";
+import { createEmqxCredentials } from "../emqx-credentials.ts";
 import {
     EMQX_CONFIG_PATH,
     EMQX_CONTAINER_DATA_DIR,
@@ -87,22 +87,9 @@ export class DockerEmqxCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // Letters and digits, plus a letter in front: emqx-secrets-env.ts requires 16-128 of
-        // [A-Za-z0-9_] starting with a letter, the form that reads the same raw and as HOCON.
-        const passwordRules = {
-            length: 47,
-            special: false,
-            minLower: 4,
-            minUpper: 4,
-            minNumeric: 4,
-        };
-        const cookie = new random.RandomPassword(`${name}-cookie`, passwordRules, { parent: this });
-        const dashboard = new random.RandomPassword(`${name}-dashboard`, passwordRules, {
-            parent: this,
-        });
-        // Secret explicitly: the provider marks `result` secret, but say so here as well.
-        const cookieValue = pulumi.secret(pulumi.interpolate`C${cookie.result}`);
-        this.dashboardPassword = pulumi.secret(pulumi.interpolate`D${dashboard.result}`);
+        const credentials = createEmqxCredentials(name, this);
+        const cookieValue = credentials.erlangCookie;
+        this.dashboardPassword = credentials.dashboardPassword;
         const secretEnvironment = pulumi.secret(
             pulumi
                 .all([cookieValue, this.dashboardPassword, args.licenseKey])

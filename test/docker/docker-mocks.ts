@@ -5,9 +5,10 @@
  * with its raw inputs (secret wrappers kept, to check what is secret) and its unwrapped inputs.
  * Import this module before the code under test; call `settle()` before asserting.
  */
-import { spawnSync } from "node:child_process";
+
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { localCommandFake } from "../support/local-command-fake.ts";
 import {
     composeMocks,
     createTlsFake,
@@ -39,7 +40,6 @@ export const dockerTypes = {
     randomPassword: "random:index/randomPassword:RandomPassword",
 } as const;
 
-const projectDir = new URL("../../", import.meta.url).pathname;
 const secretSignatureKey = "4dabf18193072939515e22adb298388d";
 
 /** Whether a serialized input value is a Pulumi secret wrapper. */
@@ -79,33 +79,11 @@ const dockerAndRandom: MockHandler = {
     },
 };
 
-/** The local command provider, for real: runs `create` with its stdin and environment. */
-const localCommand: MockHandler = {
-    handles: (type) => type === "command:local:Command",
-    async newResource(args) {
-        const inputs = unwrapSecrets(args.inputs) as {
-            create: string;
-            stdin?: string;
-            environment?: Record<string, string>;
-        };
-        const result = spawnSync("/bin/sh", ["-c", inputs.create], {
-            cwd: projectDir,
-            input: inputs.stdin ?? "",
-            env: { ...process.env, ...inputs.environment },
-            encoding: "utf8",
-            timeout: 60_000,
-        });
-        if (result.status !== 0) {
-            throw new Error(`local command failed (${result.status}): ${result.stderr}`);
-        }
-        return {
-            id: `${args.name}-id`,
-            state: { ...args.inputs, stdout: result.stdout, stderr: result.stderr },
-        };
-    },
-};
-
-const mocks = composeMocks([createTlsFake({ reuseRsaKeys: true }), localCommand, dockerAndRandom]);
+const mocks = composeMocks([
+    createTlsFake({ reuseRsaKeys: true }),
+    localCommandFake,
+    dockerAndRandom,
+]);
 
 await pulumi.runtime.setMocks(
     {

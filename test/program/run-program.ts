@@ -10,10 +10,11 @@
  * fake makes real certificates; AWS and random answers come from test/support/aws-fake.ts; the
  * local CRL command really runs (scripts/crl.ts), as `pulumi up` would run it.
  */
-import { spawnSync } from "node:child_process";
+
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../infra/stack-file.ts";
 import { answerAwsInvoke, awsResourceOutputs } from "../support/aws-fake.ts";
+import { localCommandFake } from "../support/local-command-fake.ts";
 import {
     composeMocks,
     createTlsFake,
@@ -51,32 +52,6 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     node[keys[keys.length - 1] as string] = value;
 }
 
-/** The local command provider, for real: runs `create` with its stdin and environment. */
-const localCommand: MockHandler = {
-    handles: (type) => type === "command:local:Command",
-    async newResource(args) {
-        const inputs = unwrapSecrets(args.inputs) as {
-            create: string;
-            stdin?: string;
-            environment?: Record<string, string>;
-        };
-        const result = spawnSync("/bin/sh", ["-c", inputs.create], {
-            cwd: projectDir,
-            input: inputs.stdin ?? "",
-            env: { ...process.env, ...inputs.environment },
-            encoding: "utf8",
-            timeout: 60_000,
-        });
-        if (result.status !== 0) {
-            throw new Error(`local command failed (${result.status}): ${result.stderr}`);
-        }
-        return {
-            id: `${args.name}-id`,
-            state: { ...args.inputs, stdout: result.stdout, stderr: result.stderr },
-        };
-    },
-};
-
 const aws: MockHandler = {
     handles: (type) => type.startsWith("aws:") || type.startsWith("random:"),
     async newResource(args) {
@@ -106,7 +81,7 @@ async function main(): Promise<void> {
     pulumi.runtime.setAllConfig(config);
 
     const resources: RecordedResource[] = [];
-    const mocks = composeMocks([createTlsFake({ reuseRsaKeys: true }), localCommand, aws]);
+    const mocks = composeMocks([createTlsFake({ reuseRsaKeys: true }), localCommandFake, aws]);
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
