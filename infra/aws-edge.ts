@@ -6,7 +6,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
 import { HaproxyFleet } from "../components/aws/haproxy-fleet.ts";
-import type { HostFileInput } from "../components/aws/host-parameters.ts";
 import { EdgeNetwork } from "../components/aws/network.ts";
 import { DeviceNlb } from "../components/aws/nlb.ts";
 import { EdgePrivateZone } from "../components/aws/private-zone.ts";
@@ -14,14 +13,9 @@ import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
 import { Pki } from "../components/pki.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
+import { awsHostPlans, type HaproxyFileSource } from "./aws-hosts.ts";
 import { edgeCrls } from "./edge-crls.ts";
-import {
-    awsHaproxyLayout,
-    EMQX_MQTT_PORT,
-    emqxSpecsFor,
-    HEALTH_URI,
-    haproxySpecFor,
-} from "./edge-specs.ts";
+import { EMQX_MQTT_PORT, emqxSpecsFor, HEALTH_URI, haproxySpecFor } from "./edge-specs.ts";
 import { edgePkiArgs } from "./pki-args.ts";
 import type { StackConfig } from "./stack-config.ts";
 import { haproxySourceCidrs } from "./stack-files.ts";
@@ -109,41 +103,40 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
             mqtts: { ...haproxySpec.mqtts, deviceIssuerCommonName },
         }),
     );
-    const haproxyFiles: HostFileInput[] = [
-        ...pki.serverCertificates.map((certificate) => ({
-            key: `server-${certificate.keyAlgorithm}.pem`,
-            path: awsHaproxyLayout.serverCertificate(certificate.keyAlgorithm),
-            content: certificate.haproxyPem,
-            mode: "0600",
-        })),
-        {
-            key: "device-intermediate.pem",
-            path: awsHaproxyLayout.deviceIntermediateCa,
-            content: pki.deviceCaCertPem,
-        },
-        { key: "root.pem", path: awsHaproxyLayout.rootCa, content: pki.rootCertPem },
-        ...(crls ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, content: crls.pem }] : []),
-    ];
+    const plans = awsHostPlans(config, context.stack, {
+        serverKeyAlgorithms,
+        withCrl: crls !== undefined,
+    });
+    const contentOf = (source: HaproxyFileSource): pulumi.Input<string> => {
+        switch (source.kind) {
+            case "server": {
+                const certificate = pki.serverCertificates.find(
+                    (c) => c.keyAlgorithm === source.algorithm,
+                );
+                if (!certificate) throw new Error(`no server certificate ${source.algorithm}`);
+                return certificate.haproxyPem;
+            }
+            case "deviceCa":
+                return pki.deviceCaCertPem;
+            case "root":
+                return pki.rootCertPem;
+            case "crl":
+                if (!crls) throw new Error("no CRLs in this stack");
+                return crls.pem;
+        }
+    };
     const haproxy = new HaproxyFleet("haproxy", {
-        instanceCount: config.haproxy.instances,
+        ...plans.haproxy,
         instanceType: config.haproxy.instanceType,
         subnets: network.privateSubnets,
         securityGroupId: groups.haproxyGroupId,
         targetGroupArn: nlb.targetGroupArn,
         devicePort: config.nlb.devicePort,
-        maxconn: config.haproxy.maxconn,
         haproxyCfg,
-        configPath: awsHaproxyLayout.config,
-        files: haproxyFiles,
-        ...(crls
-            ? {
-                  runtimeApi: {
-                      statsSocketPath: awsHaproxyLayout.statsSocket,
-                      crlPaths: [awsHaproxyLayout.crl],
-                  },
-              }
-            : {}),
-        parameterPrefix: `/mqtt-edge/${context.stack}/haproxy`,
+        files: plans.haproxy.files.map(({ source, ...file }) => ({
+            ...file,
+            content: contentOf(source),
+        })),
         zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
         tags,
     });
@@ -153,17 +146,15 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     const [firstNode] = emqxSpecsFor(config, { haproxySources: haproxySourceCidrs(config) });
     if (!firstNode) throw new Error("mqtt-edge:emqx.nodes must be at least 1");
     const emqx = new EmqxCluster("emqx", {
+        ...plans.emqx,
         nodeCount: config.emqx.nodes,
         instanceType: config.emqx.instanceType,
         subnets: network.privateSubnets,
         securityGroupId: groups.emqxGroupId,
         zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
-        emqxVersion: config.emqx.version,
-        maxConnections: config.emqx.maxConnections,
         emqxConf: renderEmqxConf(firstNode),
         ...(secrets.emqxLicenseKey ? { licenseKey: secrets.emqxLicenseKey } : {}),
         dataVolumeGiB: config.emqx.dataVolumeGiB,
-        parameterPrefix: `/mqtt-edge/${context.stack}/emqx`,
         tags,
     });
 

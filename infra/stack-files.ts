@@ -3,6 +3,11 @@
  * what `npm run render` writes and what the tests check with the real programs. Pure:
  * configuration in, texts out, through the same specs the program uses.
  */
+import {
+    emqxUserData,
+    haproxyHostnames,
+    haproxyUserData,
+} from "../components/aws/host-user-data.ts";
 import { planSubnets } from "../components/aws/subnet-plan.ts";
 import {
     dockerHaproxyLayout,
@@ -12,6 +17,7 @@ import { planDockerAddresses } from "../components/docker/docker-address-plan.ts
 import { subjectCommonName } from "../components/pki-existing-ca.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
+import { awsHostPlans } from "./aws-hosts.ts";
 import type { EdgeConfig } from "./config.ts";
 import {
     awsHaproxyLayout,
@@ -46,15 +52,23 @@ export function deviceIssuerCommonName(config: EdgeConfig): string {
         : config.pki.intermediateCommonName;
 }
 
+/**
+ * Stands for each EMQX node's data volume id in rendered user-data: the volume exists only once
+ * `pulumi up` created it. Everything else in user-data is known from the configuration.
+ */
+export const DATA_VOLUME_PLACEHOLDER = "vol-00000000000000000";
+
 export function renderStackFiles(
     config: EdgeConfig,
-    _options: StackFilesOptions,
+    options: StackFilesOptions,
 ): Map<string, string> {
     const docker = config.target === "docker";
+    // CRLs need the root key: generated, or given with an existing CA.
+    const withCrl = !config.caRootCertPem || config.caRootKeyPem !== undefined;
     const files = new Map<string, string>();
     const spec = haproxySpecFor(config, {
         serverKeyAlgorithms: config.pki.serverKeyAlgorithms,
-        withCrl: !config.caRootCertPem || config.caRootKeyPem !== undefined,
+        withCrl,
         layout: docker ? dockerHaproxyLayout : awsHaproxyLayout,
     });
     files.set(
@@ -72,5 +86,20 @@ export function renderStackFiles(
         const nodeSpec = specs[i];
         if (nodeSpec) files.set(`emqx/${node.hostname}.conf`, renderEmqxConf(nodeSpec));
     });
+    if (!docker) {
+        const plans = awsHostPlans(config, options.stack, {
+            serverKeyAlgorithms: config.pki.serverKeyAlgorithms,
+            withCrl,
+        });
+        for (const hostname of haproxyHostnames(plans.haproxy)) {
+            files.set(`cloud-init/${hostname}.sh`, haproxyUserData(plans.haproxy, hostname));
+        }
+        for (const node of emqxNodes(config)) {
+            files.set(
+                `cloud-init/${node.hostname}.sh`,
+                emqxUserData(plans.emqx, node.hostname, DATA_VOLUME_PLACEHOLDER),
+            );
+        }
+    }
     return files;
 }

@@ -6,7 +6,8 @@
  *
  *   <out>/haproxy/haproxy.cfg         every HAProxy instance
  *   <out>/emqx/<node host name>.conf  one per EMQX node
- *   <out>/cloud-init/*.sh             user-data of each host (AWS target)
+ *   <out>/cloud-init/<host>.sh        user-data of each host (AWS target); an EMQX node's data
+ *                                     volume id, known only once it exists, is vol-00000000000000000
  *
  * Nothing secret is rendered: emqx.conf takes the cookie, dashboard password and license key from
  * EMQX_* environment variables, and certificates and keys are fetched by the hosts at boot.

@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
-import { EMQX_APPLY_SCRIPT_PATH, renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
+import { EMQX_APPLY_SCRIPT_PATH } from "../../templates/cloud-init-emqx.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
 import { createEmqxCredentials } from "../emqx-credentials.ts";
 import { ConfigSync } from "./config-sync.ts";
@@ -19,6 +19,7 @@ import { CONFIG_GROUP_TAG, type HostZone } from "./haproxy-fleet.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
 import { HostRole } from "./host-role.ts";
+import { emqxHostFiles, emqxUserData } from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
 import { EMQX_DASHBOARD_PORT } from "./security-groups.ts";
 
@@ -62,9 +63,6 @@ export interface EmqxClusterArgs {
     /** Tags for every resource. */
     readonly tags?: Record<string, string>;
 }
-
-const CONFIG_PATH = "/etc/emqx/emqx.conf";
-const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
 
 /** EMQX nodes with data volumes, DNS records, generated secrets and rolling config sync. */
 export class EmqxCluster extends pulumi.ComponentResource {
@@ -113,7 +111,6 @@ export class EmqxCluster extends pulumi.ComponentResource {
             );
         }
         const architecture = args.architecture ?? "x86_64";
-        const dataDir = args.dataDir ?? "/var/lib/emqx";
         const tags = args.tags ?? {};
 
         // Generated once and kept in state (components/emqx-credentials.ts).
@@ -128,23 +125,17 @@ export class EmqxCluster extends pulumi.ComponentResource {
             `${name}-files`,
             {
                 parameterPrefix: args.parameterPrefix,
-                files: [
-                    {
-                        key: "emqx.conf",
-                        path: CONFIG_PATH,
-                        content: args.emqxConf,
-                        mode: "0640",
-                        owner: "root:emqx",
-                    },
-                    {
-                        key: "secrets.env",
-                        path: SECRETS_ENV_PATH,
-                        content: pulumi.secret(secretsEnv),
-                        mode: "0600",
-                        owner: "root:root",
-                    },
-                    ...(args.extraFiles ?? []),
-                ],
+                // Contents by key, in the order emqxHostFiles gives (the manifest's order).
+                files: emqxHostFiles(args).map((file) => ({
+                    ...file,
+                    content:
+                        file.key === "emqx.conf"
+                            ? args.emqxConf
+                            : file.key === "secrets.env"
+                              ? pulumi.secret(secretsEnv)
+                              : (args.extraFiles?.find((extra) => extra.key === file.key)
+                                    ?.content ?? ""),
+                })),
                 tags,
             },
             { parent: this },
@@ -186,18 +177,7 @@ export class EmqxCluster extends pulumi.ComponentResource {
                     securityGroupId: args.securityGroupId,
                     instanceProfileName: role.instanceProfileName,
                     userData: volume.id.apply((dataVolumeId) =>
-                        renderEmqxUserData({
-                            hostname,
-                            nodeName: `emqx@${hostname}`,
-                            architecture,
-                            emqxVersion: args.emqxVersion,
-                            maxConnections: args.maxConnections,
-                            dataDir,
-                            dataVolumeId,
-                            configPath: CONFIG_PATH,
-                            secretsEnvPath: SECRETS_ENV_PATH,
-                            files: [...parameters.sources],
-                        }),
+                        emqxUserData(args, hostname, dataVolumeId),
                     ),
                     rootVolumeGiB: args.rootVolumeGiB ?? 16,
                     tags: { ...nodeTags, [CONFIG_GROUP_TAG]: args.parameterPrefix },

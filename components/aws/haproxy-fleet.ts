@@ -10,13 +10,18 @@ import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts
 import {
     HAPROXY_APPLY_SCRIPT_PATH,
     type HaproxyRuntimeApiSpec,
-    renderHaproxyUserData,
 } from "../../templates/cloud-init-haproxy.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
 import { HostRole } from "./host-role.ts";
+import {
+    DEFAULT_HAPROXY_CONFIG_PATH,
+    type HaproxyHostPlan,
+    haproxyHostnames,
+    haproxyUserData,
+} from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
 
 /** Tag whose value selects a host group's instances for its config association. */
@@ -108,9 +113,12 @@ export class HaproxyFleet extends pulumi.ComponentResource {
             );
         }
         const architecture = args.architecture ?? "x86_64";
-        const configPath = args.configPath ?? "/etc/haproxy/haproxy.cfg";
-        const prefix = args.hostnamePrefix ?? "haproxy";
+        const configPath = args.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH;
         const tags = args.tags ?? {};
+        const plan: HaproxyHostPlan = {
+            ...args,
+            ...(args.zone ? { zoneName: args.zone.zoneName } : {}),
+        };
 
         const parameters = new HostParameters(
             `${name}-files`,
@@ -131,9 +139,7 @@ export class HaproxyFleet extends pulumi.ComponentResource {
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });
 
-        this.hostnames = Array.from({ length: args.instanceCount }, (_, index) =>
-            args.zone ? `${prefix}-${index + 1}.${args.zone.zoneName}` : `${prefix}-${index + 1}`,
-        );
+        this.hostnames = haproxyHostnames(plan);
         const instances = this.hostnames.map((hostname, index) => {
             const subnet = roundRobin(args.subnets, index);
             const instance = new aws.ec2.Instance(
@@ -144,14 +150,7 @@ export class HaproxyFleet extends pulumi.ComponentResource {
                     subnetId: subnet.id,
                     securityGroupId: args.securityGroupId,
                     instanceProfileName: role.instanceProfileName,
-                    userData: renderHaproxyUserData({
-                        hostname,
-                        architecture,
-                        maxconn: args.maxconn,
-                        configPath,
-                        files: [...parameters.sources],
-                        ...(args.runtimeApi ? { runtimeApi: args.runtimeApi } : {}),
-                    }),
+                    userData: haproxyUserData(plan, hostname),
                     rootVolumeGiB: args.rootVolumeGiB ?? 16,
                     tags: { ...tags, Name: hostname, [CONFIG_GROUP_TAG]: args.parameterPrefix },
                 }),

@@ -9,8 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     type HostFileSource,
     hostFilesContentHash,
-    validateHostFileSource,
 } from "../../templates/cloud-init-host-files.ts";
+import { hostFileSources } from "./host-user-data.ts";
 
 /** One file the hosts fetch. */
 export interface HostFileInput {
@@ -49,29 +49,7 @@ export class HostParameters extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostParametersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mqtt-edge:aws:HostParameters", name, {}, opts);
-        if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(args.parameterPrefix)) {
-            throw new Error(
-                `parameterPrefix: ${JSON.stringify(args.parameterPrefix)} is not allowed; use an SSM path like /mqtt-edge/dev/haproxy`,
-            );
-        }
-        const keys = new Set<string>();
-        this.sources = args.files.map((file, index) => {
-            if (!/^[A-Za-z0-9_.-]+$/.test(file.key) || keys.has(file.key)) {
-                throw new Error(
-                    `files[${index}].key: ${JSON.stringify(file.key)} is not allowed; use a unique name of letters, digits and _.-`,
-                );
-            }
-            keys.add(file.key);
-            return validateHostFileSource(
-                {
-                    parameterName: `${args.parameterPrefix}/${file.key}`,
-                    path: file.path,
-                    mode: file.mode ?? "0644",
-                    owner: file.owner ?? "root:root",
-                },
-                `files[${index}]`,
-            );
-        });
+        this.sources = hostFileSources(args.parameterPrefix, args.files);
 
         const key = new aws.kms.Key(
             `${name}-key`,

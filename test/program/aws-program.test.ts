@@ -12,6 +12,7 @@ import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
+import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
 import { allPolicies } from "../../policy/rules/all-policies.ts";
 import { violations } from "../policy/fake-policy-args.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
@@ -226,6 +227,29 @@ for (const stack of awsStacks) {
                         `${String(p.inputs.name)} value is secret`,
                     );
                 }
+            }
+        });
+
+        test("npm run render writes exactly the user-data each host gets (but the data volume id)", () => {
+            const rendered = renderStackFiles(config, { stack });
+            const hosts = [
+                ...(r.outputs.haproxyHostnames?.value as string[]),
+                ...(r.outputs.emqxHostnames?.value as string[]),
+            ];
+            const instances = ofType(r, "aws:ec2/instance:Instance");
+            const names = instances.map((i) =>
+                String((i.inputs.tags as Record<string, string>).Name),
+            );
+            assert.deepEqual([...names].sort(), [...hosts].sort());
+            for (const [index, instance] of instances.entries()) {
+                const hostname = names[index] as string;
+                // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>.
+                const userData = String(instance.inputs.userData).replace(
+                    /vol(-?)[0-9a-f]{17}/g,
+                    (_, dash) =>
+                        dash ? DATA_VOLUME_PLACEHOLDER : DATA_VOLUME_PLACEHOLDER.replace("-", ""),
+                );
+                assert.equal(rendered.get(`cloud-init/${hostname}.sh`), userData, hostname);
             }
         });
 

@@ -1,0 +1,80 @@
+/**
+ * The plain part of the AWS hosts: which files each HAProxy and EMQX host fetches, from which SSM
+ * parameters, and what its user-data says. Pure, so the program (infra/aws-edge.ts) and
+ * `npm run render` derive the same user-data from the same configuration.
+ */
+import type {
+    EmqxHostPlan,
+    HaproxyHostPlan,
+    HostFileLayout,
+} from "../components/aws/host-user-data.ts";
+import type { EdgeConfig } from "./config.ts";
+import { awsHaproxyLayout } from "./edge-specs.ts";
+
+/** Which certificate, CA or CRL a HAProxy file holds; the program fills in the content. */
+export type HaproxyFileSource =
+    | { readonly kind: "server"; readonly algorithm: string }
+    | { readonly kind: "deviceCa" }
+    | { readonly kind: "root" }
+    | { readonly kind: "crl" };
+
+export type HaproxyFile = HostFileLayout & { readonly source: HaproxyFileSource };
+
+/** The files haproxy.cfg names, besides itself: server PEMs (keys, 0600), CAs, CRLs. */
+export function haproxyFiles(
+    serverKeyAlgorithms: readonly string[],
+    withCrl: boolean,
+): HaproxyFile[] {
+    return [
+        ...serverKeyAlgorithms.map((algorithm) => ({
+            key: `server-${algorithm}.pem`,
+            path: awsHaproxyLayout.serverCertificate(algorithm),
+            mode: "0600",
+            source: { kind: "server", algorithm } as const,
+        })),
+        {
+            key: "device-intermediate.pem",
+            path: awsHaproxyLayout.deviceIntermediateCa,
+            source: { kind: "deviceCa" },
+        },
+        { key: "root.pem", path: awsHaproxyLayout.rootCa, source: { kind: "root" } },
+        ...(withCrl
+            ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, source: { kind: "crl" } as const }]
+            : []),
+    ];
+}
+
+export interface AwsHostPlans {
+    readonly haproxy: Omit<HaproxyHostPlan, "files"> & { readonly files: readonly HaproxyFile[] };
+    readonly emqx: Omit<EmqxHostPlan, "extraFiles">;
+}
+
+export function awsHostPlans(
+    config: Pick<EdgeConfig, "haproxy" | "emqx">,
+    stack: string,
+    certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
+): AwsHostPlans {
+    return {
+        haproxy: {
+            instanceCount: config.haproxy.instances,
+            maxconn: config.haproxy.maxconn,
+            configPath: awsHaproxyLayout.config,
+            parameterPrefix: `/mqtt-edge/${stack}/haproxy`,
+            zoneName: config.emqx.privateZone,
+            files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
+            ...(certificates.withCrl
+                ? {
+                      runtimeApi: {
+                          statsSocketPath: awsHaproxyLayout.statsSocket,
+                          crlPaths: [awsHaproxyLayout.crl],
+                      },
+                  }
+                : {}),
+        },
+        emqx: {
+            emqxVersion: config.emqx.version,
+            maxConnections: config.emqx.maxConnections,
+            parameterPrefix: `/mqtt-edge/${stack}/emqx`,
+        },
+    };
+}
