@@ -233,8 +233,8 @@ for (const stack of awsStacks) {
         test("npm run render writes exactly the user-data each host gets (but the data volume id)", () => {
             const rendered = renderStackFiles(config, { stack });
             const hosts = [
-                ...(r.outputs.haproxyHostnames?.value as string[]),
-                ...(r.outputs.emqxHostnames?.value as string[]),
+                ...(r.outputs.haproxyHostnames!.value as string[]),
+                ...(r.outputs.emqxHostnames!.value as string[]),
             ];
             const instances = ofType(r, "aws:ec2/instance:Instance");
             const names = instances.map((i) =>
