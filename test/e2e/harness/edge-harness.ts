@@ -180,8 +180,10 @@ export class EdgeHarness {
             await body();
         } catch (error) {
             const report = `\n==== ${t.name}: edge state at failure ====\n${this.diagnostics()}`;
+            // The spec reporter prints the stack V8 fixed when the error was made, so a longer
+            // message alone would not show there: a diagnostic shows with every reporter.
             if (error instanceof Error) error.message += report;
-            else t.diagnostic(report);
+            t.diagnostic(report);
             throw error;
         }
     }
