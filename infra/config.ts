@@ -160,7 +160,9 @@ const haproxySchema = z
         healthPort: int(1, 65_535).default(8080).describe("HTTP health frontend the NLB checks."),
         metricsPort: int(1, 65_535)
             .default(8405)
-            .describe("Private Prometheus exporter and stats page."),
+            .describe(
+                "Prometheus exporter and stats page, on the host's loopback only (no authentication): reach it through SSM port forwarding.",
+            ),
     })
     .prefault({});
 

@@ -20,6 +20,12 @@ export interface HaproxyLayout {
     readonly statsSocket: string;
     readonly pidFile?: string;
     readonly log: HaproxySpec["process"]["log"];
+    /**
+     * Where the Prometheus exporter and stats page listen: loopback on a host (reach it through
+     * SSM port forwarding; it has no authentication), every address inside a container (Docker
+     * then publishes it on the host's loopback only).
+     */
+    readonly adminAddress: string;
 }
 
 /** Paths on the AWS hosts (Debian's haproxy package; cloud-init writes the rest). */
@@ -32,6 +38,7 @@ export const awsHaproxyLayout: HaproxyLayout = {
     statsSocket: "/run/haproxy/admin.sock",
     pidFile: "/run/haproxy.pid",
     log: { kind: "syslog", address: "/dev/log", facility: "local0", level: "info" },
+    adminAddress: "127.0.0.1",
 };
 
 /** EMQX's data dir on the AWS hosts (the package's). */
@@ -142,7 +149,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
         resolvers: { nameservers: "resolv-conf", holdValidMs: 10_000, resolveIntervalMs: 1_000 },
         health: { bind: { address: "0.0.0.0", port: h.healthPort }, uri: HEALTH_URI },
         admin: {
-            bind: { address: "0.0.0.0", port: h.metricsPort },
+            bind: { address: paths.adminAddress, port: h.metricsPort },
             metricsPath: "/metrics",
             statsUri: "/stats",
         },

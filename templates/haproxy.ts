@@ -285,9 +285,6 @@ function renderBackend(backend: HaproxyBackendSpec): string {
         `maxconn ${checkInteger(`${d}.maxconn`, defaults.maxconn, 1, maxConnections)}`,
         `maxqueue ${checkInteger(`${d}.maxqueue`, defaults.maxqueue, 1, maxConnections)}`,
         `weight ${checkInteger(`${d}.weight`, defaults.weight, 1, 256)}`,
-        // A node that is not resolvable yet starts DOWN instead of stopping HAProxy (or
-        // `haproxy -c`); later the resolvers section fills in its address.
-        "init-addr last,libc,none",
     ];
     if (
         checkBoolean(`${field}.shutdownSessionsOnMarkedDown`, backend.shutdownSessionsOnMarkedDown)

@@ -22,6 +22,8 @@ export const dockerHaproxyLayout: HaproxyLayout = {
     crl: `${haproxyDir}/crl.pem`,
     statsSocket: "/var/lib/haproxy/admin.sock",
     log: { kind: "stdout", level: "info" },
+    // Inside the container; Docker publishes it on the host's 127.0.0.1 only.
+    adminAddress: "0.0.0.0",
 };
 
 /** The image's `haproxy` user and group id (docker-library/haproxy 2.6/Dockerfile, `--uid 99`). */

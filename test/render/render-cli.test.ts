@@ -113,6 +113,8 @@ describe("npm run render", () => {
         for (const line of servers) assert.match(line, / send-proxy-v2-ssl-cn /);
         assert.match(haproxy, /^global\n(?: {4}.*\n)* {4}maxconn 500000$/m);
         assert.match(haproxy, /^frontend mqtts\n(?: {4}.*\n)* {4}maxconn 500000$/m);
+        // The exporter and stats page have no authentication: loopback only on the hosts.
+        assert.match(haproxy, /^frontend admin\n {4}bind 127\.0\.0\.1:8405$/m);
         const confs = (await listFiles(join(out, "emqx"))).filter((f) => f.endsWith(".conf"));
         assert.equal(confs.length, 3);
         for (const file of confs) {

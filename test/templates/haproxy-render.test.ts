@@ -202,7 +202,7 @@ describe("limits and load balancing", () => {
         );
         assert.equal(
             line,
-            "default-server inter 10s downinter 5s rise 2 fall 2 slowstart 1m maxconn 500000 maxqueue 10000 weight 100 init-addr last,libc,none on-marked-down shutdown-sessions",
+            "default-server inter 10s downinter 5s rise 2 fall 2 slowstart 1m maxconn 500000 maxqueue 10000 weight 100 on-marked-down shutdown-sessions",
         );
         const noRamp = render((s) => {
             s.backend.serverDefaults.slowstartMs = 0;
