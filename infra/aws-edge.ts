@@ -46,6 +46,9 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
                       cidrBlock: existingVpc.cidrBlock,
                       publicSubnets: existingVpc.publicSubnets,
                       privateSubnets: existingVpc.privateSubnets,
+                      ...(existingVpc.proxySubnets
+                          ? { proxySubnets: existingVpc.proxySubnets }
+                          : {}),
                   },
               }
             : { availabilityZones: zones, cidrBlock: config.network.vpcCidr }),
@@ -128,7 +131,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     const haproxy = new HaproxyFleet("haproxy", {
         ...plans.haproxy,
         instanceType: config.haproxy.instanceType,
-        subnets: network.privateSubnets,
+        subnets: network.proxySubnets,
         securityGroupId: groups.haproxyGroupId,
         targetGroupArn: nlb.targetGroupArn,
         devicePort: config.nlb.devicePort,

@@ -265,7 +265,12 @@ const pkiSchema = z
 
 const networkSchema = z
     .strictObject({
-        vpcCidr: cidr().default("10.40.0.0/16").describe("CIDR of the VPC the stack creates."),
+        vpcCidr: cidr()
+            .refine((v) => Number(v.split("/")[1]) >= 16 && Number(v.split("/")[1]) <= 22, {
+                error: "must be a /16 to /22 block: it is cut into 32 subnets (public, proxy, private per zone)",
+            })
+            .default("10.40.0.0/16")
+            .describe("CIDR of the VPC the stack creates (/16 to /22)."),
         availabilityZones: z
             .array(
                 z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name" }),
@@ -291,7 +296,14 @@ const networkSchema = z
                     .array(existingSubnet())
                     .min(2, { error: "must list at least two subnets" })
                     .describe(
-                        "Subnets for the hosts, {id, availabilityZone, cidr}; they need NAT or endpoints. EMQX admits HAProxy from these CIDRs.",
+                        "Subnets for the EMQX hosts, {id, availabilityZone, cidr}; they need NAT or endpoints.",
+                    ),
+                proxySubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" })
+                    .optional()
+                    .describe(
+                        "Subnets for HAProxy alone, {id, availabilityZone, cidr}; EMQX admits PROXY v2 only from these CIDRs (default: the private subnets, which then also hold EMQX).",
                     ),
             })
             .optional()

@@ -37,9 +37,11 @@ export function haproxySourceCidrs(config: EdgeConfig): string[] {
     if (config.target === "docker")
         return [planDockerAddresses(config.docker.subnet).haproxyAddress];
     const existing = config.network.existingVpc;
-    if (existing) return existing.privateSubnets.map((subnet) => subnet.cidr);
+    if (existing) {
+        return (existing.proxySubnets ?? existing.privateSubnets).map((subnet) => subnet.cidr);
+    }
     const zoneCount = config.network.availabilityZones?.length ?? 2;
-    return planSubnets(config.network.vpcCidr, zoneCount).map((zone) => zone.privateCidr);
+    return planSubnets(config.network.vpcCidr, zoneCount).map((zone) => zone.proxyCidr);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * EdgeNetwork: the VPC the edge runs in. Either it creates one (public and private subnets in
- * every given zone, an internet gateway, NAT for the private subnets, and the interface
- * endpoints the SSM agent needs), or it adopts an existing VPC and its subnets.
+ * EdgeNetwork: the VPC the edge runs in. Either it creates one (public, proxy and private subnets
+ * in every given zone, an internet gateway, NAT for the proxy and private subnets, and the
+ * interface endpoints the SSM agent needs), or it adopts an existing VPC and its subnets. HAProxy
+ * alone lives in the proxy subnets, so EMQX can admit exactly those (subnet-plan.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -25,13 +26,15 @@ export interface ExistingVpc {
     readonly publicSubnets: readonly SubnetRef[];
     /** Subnets for the hosts, one per zone; they need a route to the internet (NAT) or to endpoints and mirrors. */
     readonly privateSubnets: readonly SubnetRef[];
+    /** Subnets for HAProxy alone, one per zone; default: the private subnets. */
+    readonly proxySubnets?: readonly SubnetRef[];
 }
 
 /** Arguments of {@link EdgeNetwork}. */
 export interface EdgeNetworkArgs {
     /** Zones to create subnets in (2-8); ignored with `existingVpc`. */
     readonly availabilityZones?: readonly string[];
-    /** IPv4 CIDR of the created VPC, /16 to /24; default `10.40.0.0/16`. */
+    /** IPv4 CIDR of the created VPC, /16 to /22; default `10.40.0.0/16`. */
     readonly cidrBlock?: string;
     /** One NAT gateway per zone (survives a zone outage) instead of one for the VPC; default false. */
     readonly natGatewayPerZone?: boolean;
@@ -60,8 +63,10 @@ export class EdgeNetwork extends pulumi.ComponentResource {
     public readonly cidrBlock: pulumi.Output<string>;
     /** Public subnets, one per zone, in zone order. */
     public readonly publicSubnets: readonly SubnetRef[];
-    /** Private subnets, one per zone, in zone order. */
+    /** Private subnets (EMQX, SSM endpoints), one per zone, in zone order. */
     public readonly privateSubnets: readonly SubnetRef[];
+    /** Proxy subnets (HAProxy and nothing else), one per zone, in zone order. */
+    public readonly proxySubnets: readonly SubnetRef[];
 
     constructor(name: string, args: EdgeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mqtt-edge:aws:EdgeNetwork", name, {}, opts);
@@ -85,6 +90,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
             this.cidrBlock = pulumi.output(existing.cidrBlock);
             this.publicSubnets = existing.publicSubnets;
             this.privateSubnets = existing.privateSubnets;
+            this.proxySubnets = existing.proxySubnets ?? existing.privateSubnets;
             if (args.ssmEndpoints === true) {
                 this.createSsmEndpoints(name, args, withName);
             }
@@ -166,6 +172,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
             );
         });
 
+        const proxySubnets: SubnetRef[] = [];
         const privateSubnets = zones.map((zone, index) => {
             const subnet = new aws.ec2.Subnet(
                 `${name}-private-${index + 1}`,
@@ -178,6 +185,18 @@ export class EdgeNetwork extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            const proxySubnet = new aws.ec2.Subnet(
+                `${name}-proxy-${index + 1}`,
+                {
+                    vpcId: vpc.id,
+                    availabilityZone: zone,
+                    cidrBlock: plan[index]?.proxyCidr,
+                    mapPublicIpOnLaunch: false,
+                    tags: withName(`proxy-${index + 1}`),
+                },
+                { parent: this },
+            );
+            proxySubnets.push({ id: proxySubnet.id, availabilityZone: zone });
             const nat = roundRobin(natGateways, index);
             const routes = new aws.ec2.RouteTable(
                 `${name}-private-${index + 1}`,
@@ -193,6 +212,12 @@ export class EdgeNetwork extends pulumi.ComponentResource {
                 { subnetId: subnet.id, routeTableId: routes.id },
                 { parent: this },
             );
+            // The zone's proxy subnet leaves through the same NAT route.
+            new aws.ec2.RouteTableAssociation(
+                `${name}-proxy-${index + 1}`,
+                { subnetId: proxySubnet.id, routeTableId: routes.id },
+                { parent: this },
+            );
             return { id: subnet.id, availabilityZone: zone };
         });
 
@@ -203,6 +228,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
             availabilityZone: roundRobin(zones, index),
         }));
         this.privateSubnets = privateSubnets;
+        this.proxySubnets = proxySubnets;
         if (args.ssmEndpoints !== false) {
             this.createSsmEndpoints(name, args, withName);
         }

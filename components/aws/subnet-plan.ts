@@ -1,26 +1,31 @@
 /**
- * How the VPC's address space is cut into subnets: sixteen equal blocks, public subnets in the
- * first eight, private subnets in the last eight, one of each per availability zone.
+ * How the VPC's address space is cut into subnets: 32 equal blocks; public subnets in blocks 0-7,
+ * proxy subnets (HAProxy only) in 8-15, private subnets (EMQX, SSM endpoints) in 16-23, one of
+ * each per availability zone; 24-31 stay free. HAProxy gets subnets of its own because EMQX
+ * trusts the device identity in a PROXY v2 header from whoever sends it: its access_rules admit
+ * exactly the proxy subnets, which nothing but HAProxy uses.
  */
 
-/** Public and private CIDR of one zone. */
+/** The three CIDRs of one zone. */
 export interface ZoneSubnetCidrs {
     /** CIDR of the zone's public subnet (NLB nodes, NAT gateway). */
     publicCidr: string;
-    /** CIDR of the zone's private subnet (HAProxy and EMQX hosts, SSM endpoints). */
+    /** CIDR of the zone's proxy subnet (HAProxy hosts, and nothing else). */
+    proxyCidr: string;
+    /** CIDR of the zone's private subnet (EMQX hosts, SSM endpoints). */
     privateCidr: string;
 }
 
 const MAX_ZONES = 8;
 
-/** Splits `vpcCidr` (a /16 to /24 IPv4 block) into one public and one private subnet per zone. */
+/** Splits `vpcCidr` (a /16 to /22 IPv4 block) into a public, a proxy and a private subnet per zone. */
 export function planSubnets(vpcCidr: string, zoneCount: number): ZoneSubnetCidrs[] {
     const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(vpcCidr);
     const octets = match?.slice(1, 5).map(Number) ?? [];
     const prefix = Number(match?.[5]);
-    if (!match || octets.some((o) => o > 255) || prefix < 16 || prefix > 24) {
+    if (!match || octets.some((o) => o > 255) || prefix < 16 || prefix > 22) {
         throw new Error(
-            `vpcCidr: ${JSON.stringify(vpcCidr)} is not allowed; use an IPv4 CIDR from /16 to /24, e.g. 10.40.0.0/16`,
+            `vpcCidr: ${JSON.stringify(vpcCidr)} is not allowed; use an IPv4 CIDR from /16 to /22, e.g. 10.40.0.0/16`,
         );
     }
     if (!Number.isInteger(zoneCount) || zoneCount < 2 || zoneCount > MAX_ZONES) {
@@ -35,7 +40,7 @@ export function planSubnets(vpcCidr: string, zoneCount: number): ZoneSubnetCidrs
             `vpcCidr: ${JSON.stringify(vpcCidr)} is not allowed; the address must be the start of the block`,
         );
     }
-    const subnetPrefix = prefix + 4;
+    const subnetPrefix = prefix + 5;
     const blockSize = 2 ** (32 - subnetPrefix);
     const cidrAt = (index: number): string => {
         const address = base + index * blockSize;
@@ -44,6 +49,7 @@ export function planSubnets(vpcCidr: string, zoneCount: number): ZoneSubnetCidrs
     };
     return Array.from({ length: zoneCount }, (_, zone) => ({
         publicCidr: cidrAt(zone),
-        privateCidr: cidrAt(MAX_ZONES + zone),
+        proxyCidr: cidrAt(MAX_ZONES + zone),
+        privateCidr: cidrAt(2 * MAX_ZONES + zone),
     }));
 }

@@ -225,15 +225,28 @@ describe("limits follow the connection count", () => {
 });
 
 describe("subnet plan", () => {
-    test("cuts a /16 into /20s: public from the bottom, private from the middle", () => {
+    test("cuts a /16 into /21s: public blocks 0-7, proxy 8-15, private 16-23, one per zone", () => {
         assert.deepEqual(planSubnets("10.40.0.0/16", 3), [
-            { publicCidr: "10.40.0.0/20", privateCidr: "10.40.128.0/20" },
-            { publicCidr: "10.40.16.0/20", privateCidr: "10.40.144.0/20" },
-            { publicCidr: "10.40.32.0/20", privateCidr: "10.40.160.0/20" },
+            {
+                publicCidr: "10.40.0.0/21",
+                proxyCidr: "10.40.64.0/21",
+                privateCidr: "10.40.128.0/21",
+            },
+            {
+                publicCidr: "10.40.8.0/21",
+                proxyCidr: "10.40.72.0/21",
+                privateCidr: "10.40.136.0/21",
+            },
+            {
+                publicCidr: "10.40.16.0/21",
+                proxyCidr: "10.40.80.0/21",
+                privateCidr: "10.40.144.0/21",
+            },
         ]);
         assert.deepEqual(planSubnets("192.168.4.0/22", 2)[1], {
-            publicCidr: "192.168.4.64/26",
-            privateCidr: "192.168.6.64/26",
+            publicCidr: "192.168.4.32/27",
+            proxyCidr: "192.168.5.32/27",
+            privateCidr: "192.168.6.32/27",
         });
     });
 });
@@ -288,7 +301,7 @@ describe("bad input gets a one-line error naming the field, the value and what i
         [
             "vpc cidr",
             () => planSubnets("10.40.0.0/8", 2),
-            /^vpcCidr: "10.40.0.0\/8" is not allowed; use an IPv4 CIDR from \/16 to \/24/,
+            /^vpcCidr: "10.40.0.0\/8" is not allowed; use an IPv4 CIDR from \/16 to \/22/,
         ],
         [
             "one zone",

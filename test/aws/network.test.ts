@@ -32,8 +32,8 @@ describe("EdgeNetwork creating a VPC", () => {
             "aws:ec2/vpc:Vpc": 1,
             "aws:ec2/internetGateway:InternetGateway": 1,
             "aws:ec2/routeTable:RouteTable": 3,
-            "aws:ec2/subnet:Subnet": 4,
-            "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
+            "aws:ec2/subnet:Subnet": 6,
+            "aws:ec2/routeTableAssociation:RouteTableAssociation": 6,
             "aws:ec2/eip:Eip": 1,
             "aws:ec2/natGateway:NatGateway": 1,
             "aws:ec2/securityGroup:SecurityGroup": 1,
@@ -52,10 +52,12 @@ describe("EdgeNetwork creating a VPC", () => {
                 s.inputs.mapPublicIpOnLaunch,
             ]),
             [
-                ["net-public-1", "eu-west-1a", "10.40.0.0/20", false],
-                ["net-public-2", "eu-west-1b", "10.40.16.0/20", false],
-                ["net-private-1", "eu-west-1a", "10.40.128.0/20", false],
-                ["net-private-2", "eu-west-1b", "10.40.144.0/20", false],
+                ["net-public-1", "eu-west-1a", "10.40.0.0/21", false],
+                ["net-public-2", "eu-west-1b", "10.40.8.0/21", false],
+                ["net-private-1", "eu-west-1a", "10.40.128.0/21", false],
+                ["net-proxy-1", "eu-west-1a", "10.40.64.0/21", false],
+                ["net-private-2", "eu-west-1b", "10.40.136.0/21", false],
+                ["net-proxy-2", "eu-west-1b", "10.40.72.0/21", false],
             ],
         );
         // Both private route tables go through the one NAT gateway.

@@ -167,6 +167,32 @@ for (const stack of awsStacks) {
             }
         });
 
+        test("HAProxy alone in the proxy subnets; EMQX admits PROXY v2 from exactly those", () => {
+            const haproxyIds = new Set(r.outputs.haproxyInstanceIds!.value as string[]);
+            for (const instance of ofType(r, "aws:ec2/instance:Instance")) {
+                const subnet = String(instance.inputs.subnetId);
+                const isHaproxy = /^haproxy-/.test(
+                    String((instance.inputs.tags as Record<string, string>).Name),
+                );
+                assert.match(
+                    subnet,
+                    isHaproxy ? /-proxy-\d+-id$/ : /-private-\d+-id$/,
+                    instance.name,
+                );
+            }
+            assert.equal(haproxyIds.size, config.haproxy.instances);
+            const proxyCidrs = ofType(r, "aws:ec2/subnet:Subnet")
+                .filter((s) => /-proxy-\d+$/.test(s.name))
+                .map((s) => String(s.inputs.cidrBlock));
+            assert.ok(proxyCidrs.length >= 2);
+            const rules =
+                /access_rules = \[(.*)\]/.exec(parameter(r, "/emqx/emqx.conf"))?.[1] ?? "";
+            assert.deepEqual(
+                rules.split(", ").map((x) => JSON.parse(x)),
+                [...proxyCidrs.map((c) => `allow ${c}`), "deny all"],
+            );
+        });
+
         test("every policy of the pack passes over every resource the program declares", async () => {
             const found: string[] = [];
             for (const resource of r.resources) {
