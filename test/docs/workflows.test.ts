@@ -12,12 +12,22 @@ const workflow = (name: string) =>
         jobs: Record<string, { strategy?: { matrix?: { stack?: string[] } }; steps: object[] }>;
     };
 
+const projectDir = new URL(root).pathname;
+const awsStacks = listStacks(projectDir).filter(
+    (stack) => parseEdgeConfig(readStackFile(projectDir, stack).raw).target === "aws",
+);
+
 test("pulumi preview runs for exactly the committed AWS stacks", () => {
-    const projectDir = new URL(root).pathname;
-    const awsStacks = listStacks(projectDir).filter(
-        (stack) => parseEdgeConfig(readStackFile(projectDir, stack).raw).target === "aws",
-    );
     assert.deepEqual(workflow("preview.yml").jobs.preview?.strategy?.matrix?.stack, awsStacks);
+});
+
+test("the scheduled CRL refresh covers every AWS stack and targets the CRL build by its URN", () => {
+    const job = workflow("crl-refresh.yml").jobs.refresh;
+    assert.deepEqual(job?.strategy?.matrix?.stack, awsStacks);
+    // The component and child names in infra/edge-crls.ts and components/crls.ts.
+    const steps = JSON.stringify(job?.steps);
+    assert.ok(steps.includes("mqtt-edge:pki:Crls$command:local:Command::crls-build"), steps);
+    assert.ok(steps.includes("npm run crl -- --check"), steps);
 });
 
 test("CI runs .ci/run", () => {
