@@ -15,7 +15,13 @@ import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
 import { awsHostPlans, type HaproxyFileSource } from "./aws-hosts.ts";
 import { edgeCrls } from "./edge-crls.ts";
-import { EMQX_MQTT_PORT, emqxSpecsFor, HEALTH_URI, haproxySpecFor } from "./edge-specs.ts";
+import {
+    EMQX_MQTT_PORT,
+    emqxDiscoveryName,
+    emqxSpecsFor,
+    HEALTH_URI,
+    haproxySpecFor,
+} from "./edge-specs.ts";
 import { edgePkiArgs } from "./pki-args.ts";
 import type { StackConfig } from "./stack-config.ts";
 import { haproxySourceCidrs } from "./stack-files.ts";
@@ -158,6 +164,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         emqxConf: renderEmqxConf(firstNode),
         ...(secrets.emqxLicenseKey ? { licenseKey: secrets.emqxLicenseKey } : {}),
         dataVolumeGiB: config.emqx.dataVolumeGiB,
+        ...(config.emqx.discovery === "dns" ? { discoverySrvName: emqxDiscoveryName(config) } : {}),
         tags,
     });
 

@@ -21,7 +21,7 @@ import { type HostFileInput, HostParameters } from "./host-parameters.ts";
 import { HostRole } from "./host-role.ts";
 import { emqxHostFiles, emqxUserData } from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
-import { EMQX_DASHBOARD_PORT } from "./security-groups.ts";
+import { EMQX_DASHBOARD_PORT, EMQX_DISTRIBUTION_PORT } from "./security-groups.ts";
 
 /** Arguments of {@link EmqxCluster}. */
 export interface EmqxClusterArgs {
@@ -37,6 +37,12 @@ export interface EmqxClusterArgs {
     readonly securityGroupId: pulumi.Input<string>;
     /** Private zone for the node records; node names derive from its name. */
     readonly zone: HostZone;
+    /**
+     * For EMQX's `dns` discovery with record type `srv`: the DNS name (in `zone`) of an SRV record
+     * that lists every node; ekka names each peer `emqx@<SRV target>` (facts-emqx-haproxy.md §4),
+     * so the node names stay DNS names. Omit for static seeds.
+     */
+    readonly discoverySrvName?: string;
     /** Exact EMQX version, e.g. `5.8.9` (5.8.x is the last Apache-2.0 line). */
     readonly emqxVersion: string;
     /** listeners.tcp.default.max_connections; kernel, descriptor and port limits follow it. */
@@ -208,6 +214,22 @@ export class EmqxCluster extends pulumi.ComponentResource {
             );
             return instance;
         });
+        if (args.discoverySrvName !== undefined) {
+            new aws.route53.Record(
+                `${name}-discovery`,
+                {
+                    zoneId: args.zone.zoneId,
+                    name: args.discoverySrvName,
+                    type: "SRV",
+                    ttl: 60,
+                    // priority weight port target; ekka reads only the target.
+                    records: this.hostnames.map(
+                        (hostname) => `10 10 ${EMQX_DISTRIBUTION_PORT} ${hostname}`,
+                    ),
+                },
+                { parent: this },
+            );
+        }
 
         const sync = new ConfigSync(
             `${name}-sync`,

@@ -56,6 +56,29 @@ function generatedSecrets(): string[] {
 describe("EmqxCluster", () => {
     beforeEach(settleAndReset);
 
+    test("dns discovery: one SRV record naming every node, so peers keep their DNS names", async () => {
+        cluster(3, { discoverySrvName: "_emqx._tcp.edge.internal" });
+        await settle();
+        const srv = named("emqx-discovery").inputs;
+        assert.equal(srv.type, "SRV");
+        assert.equal(srv.name, "_emqx._tcp.edge.internal");
+        assert.equal(srv.zoneId, "Z123");
+        assert.deepEqual(srv.records, [
+            "10 10 4370 emqx-1.edge.internal",
+            "10 10 4370 emqx-2.edge.internal",
+            "10 10 4370 emqx-3.edge.internal",
+        ]);
+    });
+
+    test("static seeds: no SRV record", async () => {
+        cluster(3);
+        await settle();
+        assert.equal(
+            ofType("aws:route53/record:Record").filter((r) => r.inputs.type === "SRV").length,
+            0,
+        );
+    });
+
     test("three nodes: node names, DNS records, volumes in the node's zone, attachments", async () => {
         const emqx = cluster(3);
         await settle();

@@ -404,3 +404,25 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
         );
     });
 });
+
+describe("program, stack dev with emqx.discovery = dns", () => {
+    let r: ProgramRun;
+    before(async () => {
+        r = await runProgram("dev", ['emqx.discovery="dns"']);
+    });
+
+    test("emqx.conf asks DNS for the SRV record the zone holds, which names every node", () => {
+        const conf = parameter(r, "/emqx/emqx.conf");
+        assert.match(conf, /discovery_strategy = "dns"/);
+        assert.match(conf, /record_type = "srv"/);
+        const name = /dns \{\n\s+name = "([^"]+)"/.exec(conf)?.[1];
+        const srv = ofType(r, "aws:route53/record:Record").filter((x) => x.inputs.type === "SRV");
+        assert.equal(srv.length, 1);
+        assert.equal(srv[0]!.inputs.name, name);
+        const targets = (srv[0]!.inputs.records as string[]).map((x) => x.split(" ")[3]);
+        assert.deepEqual(
+            targets.map((t) => `emqx@${t}`),
+            r.outputs.emqxNodeNames!.value,
+        );
+    });
+});
