@@ -1,0 +1,141 @@
+/**
+ * Rules of the stack configuration that involve more than one key. Each failure names the key to
+ * change, its value and what is allowed.
+ */
+import type { EdgeConfig } from "./config.ts";
+import { fail } from "./config-errors.ts";
+
+/** Rules that involve more than one key. Each names the key to change. */
+export function checkCrossFields(c: EdgeConfig): void {
+    const { haproxy, mqtt, nlb, emqx, pki } = c;
+    // EMQX closes a silent client after keepalive x 1.5 (mqtt.keepalive_multiplier, emqx_schema.erl@v5.8.9);
+    // an idle timeout on the path shorter than that cuts healthy devices that are between PINGREQs.
+    const keepaliveWindow = Math.ceil(mqtt.keepaliveSeconds * 1.5);
+    for (const key of ["clientTimeoutSeconds", "serverTimeoutSeconds"] as const) {
+        if (haproxy[key] <= keepaliveWindow) {
+            fail(
+                `haproxy.${key}`,
+                haproxy[key],
+                `must exceed 1.5 x mqtt.keepaliveSeconds (${mqtt.keepaliveSeconds}), i.e. be at least ${keepaliveWindow + 1}`,
+            );
+        }
+    }
+    const longestHaproxyTimeout = Math.max(
+        haproxy.clientTimeoutSeconds,
+        haproxy.serverTimeoutSeconds,
+    );
+    if (c.target === "aws" && nlb.idleTimeoutSeconds <= longestHaproxyTimeout) {
+        fail(
+            "nlb.idleTimeoutSeconds",
+            nlb.idleTimeoutSeconds,
+            `must exceed the HAProxy client/server timeout (${longestHaproxyTimeout}), or the NLB resets sessions HAProxy still holds`,
+        );
+    }
+    if (haproxy.frontendMaxconn > haproxy.maxconn) {
+        fail(
+            "haproxy.frontendMaxconn",
+            haproxy.frontendMaxconn,
+            `must not exceed haproxy.maxconn (${haproxy.maxconn})`,
+        );
+    }
+    if (haproxy.serverMaxconn > haproxy.frontendMaxconn) {
+        fail(
+            "haproxy.serverMaxconn",
+            haproxy.serverMaxconn,
+            `must not exceed the frontend maxconn (${haproxy.frontendMaxconn})`,
+        );
+    }
+    if (haproxy.serverMaxconn * emqx.nodes < haproxy.frontendMaxconn && haproxy.maxqueue === 0) {
+        fail(
+            "haproxy.maxqueue",
+            haproxy.maxqueue,
+            `must be above 0 when emqx.nodes x haproxy.serverMaxconn (${emqx.nodes * haproxy.serverMaxconn}) is below the frontend maxconn, or devices queue without bound`,
+        );
+    }
+    if (haproxy.serverMaxconn > emqx.maxConnections) {
+        fail(
+            "haproxy.serverMaxconn",
+            haproxy.serverMaxconn,
+            `must not exceed emqx.maxConnections (${emqx.maxConnections}), or HAProxy sends a node more devices than it accepts`,
+        );
+    }
+    if (haproxy.checkDownIntervalSeconds > haproxy.checkIntervalSeconds) {
+        fail(
+            "haproxy.checkDownIntervalSeconds",
+            haproxy.checkDownIntervalSeconds,
+            `must not exceed haproxy.checkIntervalSeconds (${haproxy.checkIntervalSeconds})`,
+        );
+    }
+    const ports = new Map<number, string>();
+    for (const [key, port] of [
+        ["nlb.devicePort", nlb.devicePort],
+        ["haproxy.healthPort", haproxy.healthPort],
+        ["haproxy.metricsPort", haproxy.metricsPort],
+    ] as const) {
+        const other = ports.get(port);
+        if (other) fail(key, port, `must differ from ${other} (${port})`);
+        ports.set(port, key);
+    }
+    if (compareVersions(emqx.version, "5.9.0") >= 0 && emqx.nodes > 1 && !c.emqxLicenseKey) {
+        fail(
+            "emqx.version",
+            emqx.version,
+            "needs mqtt-edge:emqxLicenseKey for more than one node (EMQX 5.9+ is BSL and licenses clustering); use 5.8.x or set the key",
+        );
+    }
+    if (pki.intermediateCommonName === pki.rootCommonName) {
+        fail(
+            "pki.intermediateCommonName",
+            pki.intermediateCommonName,
+            "must differ from pki.rootCommonName, or HAProxy's issuer pinning would admit root-issued certificates",
+        );
+    }
+    if (pki.intermediateValidityHours > pki.rootValidityHours) {
+        fail(
+            "pki.intermediateValidityHours",
+            pki.intermediateValidityHours,
+            `must not exceed pki.rootValidityHours (${pki.rootValidityHours})`,
+        );
+    }
+    const ecdsa = pki.serverKeyAlgorithms.filter((a) => a.startsWith("ecdsa")).length;
+    if (ecdsa > 1 || pki.serverKeyAlgorithms.length - ecdsa > 1) {
+        fail(
+            "pki.serverKeyAlgorithms",
+            pki.serverKeyAlgorithms,
+            "must name at most one ECDSA and at most one RSA algorithm",
+        );
+    }
+    const byo = [c.caRootCertPem, c.caDeviceCertPem, c.caDeviceKeyPem].filter(Boolean).length;
+    if (byo !== 0 && byo !== 3) {
+        fail(
+            c.caRootCertPem
+                ? c.caDeviceCertPem
+                    ? "caDeviceKeyPem"
+                    : "caDeviceCertPem"
+                : "caRootCertPem",
+            undefined,
+            "bring-your-own CA needs all of caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
+        );
+    }
+    if (c.caRootKeyPem && byo === 0) {
+        fail(
+            "caRootKeyPem",
+            c.caRootKeyPem,
+            "only goes with caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
+        );
+    }
+    const zones = c.network.availabilityZones;
+    if (zones && new Set(zones).size !== zones.length) {
+        fail("network.availabilityZones", zones, "must not repeat a zone");
+    }
+}
+/** Compares dotted numeric versions: negative, zero or positive. */
+export function compareVersions(a: string, b: string): number {
+    const pa = a.split(".").map(Number);
+    const pb = b.split(".").map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+        if (d !== 0) return d;
+    }
+    return 0;
+}

@@ -1,0 +1,408 @@
+/**
+ * The schema of the stack configuration: one zod object per section, with every key's default,
+ * allowed values and description (the README's reference table is generated from it).
+ * Rules that span several keys are in config-checks.ts.
+ */
+import { z } from "zod";
+
+const int = (min: number, max: number) => {
+    const error = `must be an integer from ${min} to ${max}`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, { error: `must be one of: ${values.join(", ")}` });
+const bool = () => z.boolean({ error: "must be true or false" });
+
+/** A DNS name as it may appear in certificates and configs: letters, digits, hyphens, dots. */
+const dnsName = () =>
+    z
+        .string({ error: "must be a DNS name" })
+        .max(253, { error: "must be a DNS name of at most 253 characters" })
+        .regex(
+            /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+            {
+                error: "must be a lower-case DNS name (letters, digits, hyphens, dots)",
+            },
+        );
+
+const cidr = () =>
+    z.string({ error: "must be an IPv4 CIDR such as 10.0.0.0/16" }).refine(isIpv4Cidr, {
+        error: "must be an IPv4 CIDR such as 10.0.0.0/16",
+    });
+
+/** Subject names for the CAs land in certificates and in haproxy.cfg's issuer pinning. */
+const subjectName = () =>
+    z
+        .string({ error: "must be a name of 1 to 64 printable characters" })
+        .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, {
+            error: "must be 1 to 64 characters from letters, digits, space, dot, underscore, hyphen",
+        });
+
+/** A rotation label: any new value replaces what it guards (see docs/pki.md). */
+const rotationLabel = () =>
+    z
+        .string({ error: "must be a label of 1 to 64 letters, digits, '.', '_', '-'" })
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, {
+            error: "must be a label of 1 to 64 letters, digits, '.', '_', '-'",
+        })
+        .default("initial");
+
+const pem = (label: string, what: string) =>
+    z
+        .string({ error: `must be a PEM ${what}` })
+        .refine(
+            (v) => v.includes(`-----BEGIN ${label}-----`) && v.includes(`-----END ${label}-----`),
+            {
+                error: `must be a PEM ${what} (-----BEGIN ${label}-----)`,
+            },
+        );
+const pemKey = () =>
+    z
+        .string({ error: "must be a PEM private key" })
+        .refine((v) => /-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(v), {
+            error: "must be a PEM private key (-----BEGIN PRIVATE KEY-----)",
+        });
+
+const existingSubnet = () =>
+    z.strictObject({
+        id: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, {
+            error: "must be a subnet id such as subnet-0123abcd",
+        }),
+        availabilityZone: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, {
+            error: "must be a zone name such as eu-west-1a",
+        }),
+        cidr: cidr(),
+    });
+
+export function isIpv4Cidr(value: string): boolean {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+    if (!m) return false;
+    const octets = m.slice(1, 5).map(Number);
+    const prefix = Number(m[5]);
+    return octets.every((o) => o <= 255) && prefix <= 32;
+}
+
+const mqttSchema = z
+    .strictObject({
+        keepaliveSeconds: int(5, 3600)
+            .default(60)
+            .describe(
+                "MQTT keepalive the fleet uses. EMQX drops a silent client after 1.5x this; every idle timeout on the path must outlive that.",
+            ),
+    })
+    .prefault({});
+
+const haproxySchema = z
+    .strictObject({
+        instances: int(1, 50).default(2).describe("HAProxy instances, spread across the zones."),
+        instanceType: z
+            .string()
+            .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
+                error: "must be an EC2 instance type such as c7i.large",
+            })
+            .default("c7i.large")
+            .describe("EC2 instance type of the HAProxy hosts."),
+        maxconn: int(1, 4_000_000)
+            .default(500_000)
+            .describe(
+                "Global maxconn per instance (the seed's 500000). The host's file-descriptor limit is sized from it (about two per connection).",
+            ),
+        frontendMaxconn: int(1, 4_000_000)
+            .optional()
+            .describe("maxconn of the device frontend; defaults to the global maxconn."),
+        serverMaxconn: int(1, 4_000_000)
+            .optional()
+            .describe(
+                "maxconn per EMQX server line (default-server); defaults to the frontend maxconn, as in the seed.",
+            ),
+        maxqueue: int(0, 1_000_000)
+            .default(10_000)
+            .describe("Per-server queue length once a server is at maxconn (0: unlimited)."),
+        balance: oneOf(["roundrobin", "leastconn"])
+            .default("roundrobin")
+            .describe(
+                "Balancing algorithm. leastconn suits very long sessions after a node comes back.",
+            ),
+        tlsMinVersion: oneOf(["TLSv1.2", "TLSv1.3"])
+            .default("TLSv1.2")
+            .describe("Lowest TLS version devices may use."),
+        connectTimeoutSeconds: int(1, 60).default(5).describe("timeout connect to an EMQX node."),
+        clientTimeoutSeconds: int(10, 86_400)
+            .default(180)
+            .describe("timeout client; must exceed 1.5x the MQTT keepalive."),
+        serverTimeoutSeconds: int(10, 86_400)
+            .default(180)
+            .describe("timeout server; must exceed 1.5x the MQTT keepalive."),
+        finTimeoutSeconds: int(1, 3600)
+            .default(30)
+            .describe("timeout client-fin and server-fin for half-closed connections."),
+        queueTimeoutSeconds: int(1, 3600)
+            .default(5)
+            .describe("How long a device may wait in a queue for a free server slot."),
+        checkIntervalSeconds: int(1, 3600).default(10).describe("Health check interval (inter)."),
+        checkDownIntervalSeconds: int(1, 3600)
+            .default(5)
+            .describe("Health check interval while a server is down (downinter)."),
+        checkRise: int(1, 100).default(2).describe("Successful checks before a server is up."),
+        checkFall: int(1, 100).default(2).describe("Failed checks before a server is down."),
+        slowstartSeconds: int(0, 3600)
+            .default(60)
+            .describe("Ramp-up after a server comes back (0: off)."),
+        hardStopAfterSeconds: int(1, 86_400)
+            .default(900)
+            .describe("After a reload, old workers holding MQTT sessions are stopped after this."),
+        healthPort: int(1, 65_535).default(8080).describe("HTTP health frontend the NLB checks."),
+        metricsPort: int(1, 65_535)
+            .default(8405)
+            .describe(
+                "Prometheus exporter and stats page, on the host's loopback only (no authentication): reach it through SSM port forwarding.",
+            ),
+    })
+    .prefault({});
+
+const emqxSchema = z
+    .strictObject({
+        nodes: int(1, 32).default(3).describe("EMQX core nodes, spread across the zones."),
+        version: z
+            .string({ error: "must be an EMQX 5 version such as 5.8.9" })
+            .regex(/^5\.\d{1,2}\.\d{1,3}$/, { error: "must be an EMQX 5 version such as 5.8.9" })
+            .default("5.8.9")
+            .describe(
+                "EMQX version, pinned. 5.8.x is the last Apache-2.0 line; 5.9 and later need licenseKey for a cluster.",
+            ),
+        instanceType: z
+            .string()
+            .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
+                error: "must be an EC2 instance type such as c7i.xlarge",
+            })
+            .default("c7i.xlarge")
+            .describe("EC2 instance type of the EMQX nodes."),
+        maxConnections: int(1, 10_000_000)
+            .default(500_000)
+            .describe("listeners.tcp.default.max_connections per node (the seed's 500000)."),
+        acceptors: int(1, 1024).default(64).describe("TCP listener acceptors."),
+        backlog: int(128, 1_048_576).default(16_384).describe("TCP listen backlog."),
+        proxyProtocolTimeoutSeconds: int(1, 17)
+            .default(3)
+            .describe(
+                "How long EMQX waits for the PROXY header (esockd caps it at 17 s); written with a unit.",
+            ),
+        discovery: oneOf(["static", "dns"])
+            .default("static")
+            .describe("Cluster discovery: static seeds by DNS name, or a DNS A record."),
+        peerCertAs: oneOf(["cn", "dn", "disabled"])
+            .default("cn")
+            .describe(
+                "mqtt.peer_cert_as_username and peer_cert_as_clientid: the device CN from PROXY v2 (dn gives the CN too behind a proxy).",
+            ),
+        dataVolumeGiB: int(8, 16_384).default(20).describe("EBS volume for the EMQX data dir."),
+        privateZone: dnsName()
+            .default("emqx.internal")
+            .describe("Route53 private zone; node i is emqx-i.<zone>."),
+    })
+    .prefault({});
+
+const algorithms = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
+
+const pkiSchema = z
+    .strictObject({
+        organization: subjectName().default("mqtt-edge").describe("O of every generated subject."),
+        rootCommonName: subjectName()
+            .default("mqtt-edge Root CA")
+            .describe("CN of the generated root CA."),
+        intermediateCommonName: subjectName()
+            .default("mqtt-edge Device Intermediate CA")
+            .describe(
+                "CN of the device intermediate; HAProxy admits only certificates issued under this name.",
+            ),
+        caKeyAlgorithm: oneOf(algorithms)
+            .default("ecdsa-p384")
+            .describe("Key algorithm of the root and intermediate CAs."),
+        serverKeyAlgorithms: z
+            .array(oneOf(algorithms), { error: "must be a list of key algorithms" })
+            .min(1, { error: "must name at least one key algorithm" })
+            .max(2, { error: "must name at most two key algorithms (one ECDSA, one RSA)" })
+            .default(["ecdsa-p256", "rsa-2048"])
+            .describe(
+                "Server certificates HAProxy presents; with one ECDSA and one RSA, each device gets what it supports.",
+            ),
+        rootValidityHours: int(24, 876_000)
+            .default(262_800)
+            .describe("Root CA validity (the seed's 262800h)."),
+        intermediateValidityHours: int(24, 876_000)
+            .default(175_200)
+            .describe("Device intermediate validity; keep it inside the root's."),
+        serverValidityHours: int(24, 876_000)
+            .default(8_760)
+            .describe("Server certificate validity."),
+        rotation: z
+            .strictObject({
+                root: rotationLabel().describe(
+                    "Change to replace the root CA (and everything under it).",
+                ),
+                deviceCaKey: rotationLabel().describe(
+                    "Change to replace the device intermediate's key and certificate; devices need new certificates.",
+                ),
+                deviceCaCert: rotationLabel().describe(
+                    "Change to re-issue the device intermediate's certificate with the same key; devices keep theirs.",
+                ),
+                server: rotationLabel().describe(
+                    "Change to replace the HAProxy server certificates.",
+                ),
+            })
+            .prefault({}),
+        testDevices: int(0, 100)
+            .default(2)
+            .describe("Device certificates issued in the stack for smoke and load tests."),
+    })
+    .prefault({});
+
+const networkSchema = z
+    .strictObject({
+        vpcCidr: cidr()
+            .refine((v) => Number(v.split("/")[1]) >= 16 && Number(v.split("/")[1]) <= 22, {
+                error: "must be a /16 to /22 block: it is cut into 32 subnets (public, proxy, private per zone)",
+            })
+            .default("10.40.0.0/16")
+            .describe("CIDR of the VPC the stack creates (/16 to /22)."),
+        availabilityZones: z
+            .array(
+                z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be a zone name" }),
+            )
+            .min(2, { error: "must list at least two availability zones" })
+            .max(6, { error: "must list at most six availability zones" })
+            .optional()
+            .describe("Zones to use; default: the first two of the region."),
+        existingVpc: z
+            .strictObject({
+                vpcId: z
+                    .string()
+                    .regex(/^vpc-[0-9a-f]{8,17}$/, {
+                        error: "must be a VPC id such as vpc-0123abcd",
+                    })
+                    .describe("The VPC's id."),
+                cidrBlock: cidr().describe("The VPC's primary CIDR (the SSM endpoints admit it)."),
+                publicSubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" })
+                    .describe("Subnets for an internet-facing NLB: {id, availabilityZone, cidr}."),
+                privateSubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" })
+                    .describe(
+                        "Subnets for the EMQX hosts, {id, availabilityZone, cidr}; they need NAT or endpoints.",
+                    ),
+                proxySubnets: z
+                    .array(existingSubnet())
+                    .min(2, { error: "must list at least two subnets" })
+                    .optional()
+                    .describe(
+                        "Subnets for HAProxy alone, {id, availabilityZone, cidr}; EMQX admits PROXY v2 only from these CIDRs (default: the private subnets, which then also hold EMQX).",
+                    ),
+            })
+            .optional()
+            .describe("Use this VPC instead of creating one (the keys below)."),
+        natPerZone: bool()
+            .default(false)
+            .describe("One NAT gateway per zone (true) or one for the VPC."),
+        clientCidrs: z
+            .array(cidr())
+            .min(1, { error: "must list at least one CIDR" })
+            .default(["0.0.0.0/0"])
+            .describe("Who may reach the device port."),
+        adminCidrs: z
+            .array(cidr())
+            .default([])
+            .describe(
+                "Who may reach the EMQX dashboard directly; empty means SSM port forwarding only.",
+            ),
+    })
+    .prefault({});
+
+const nlbSchema = z
+    .strictObject({
+        internal: bool().default(false).describe("Internal NLB instead of internet-facing."),
+        devicePort: int(1, 65_535).default(8883).describe("Port devices connect to."),
+        clientIpMode: oneOf(["preserve", "proxy-v2"])
+            .default("preserve")
+            .describe(
+                "preserve: HAProxy sees the device IP; proxy-v2: the NLB sends PROXY v2 and HAProxy gets accept-proxy on every bind it reaches.",
+            ),
+        idleTimeoutSeconds: int(60, 6000)
+            .default(350)
+            .describe("NLB TCP idle timeout; must exceed HAProxy's client timeout."),
+        deregistrationDelaySeconds: int(0, 3600)
+            .default(300)
+            .describe("How long a deregistered HAProxy keeps its sessions before they are closed."),
+    })
+    .prefault({});
+
+const dockerSchema = z
+    .strictObject({
+        devicePort: int(1, 65_535)
+            .default(8883)
+            .describe("docker target: host port on 127.0.0.1 devices connect to."),
+        healthPort: int(1, 65_535)
+            .default(8080)
+            .describe("docker target: host port on 127.0.0.1 of HAProxy's /healthz."),
+        metricsPort: int(1, 65_535)
+            .default(8405)
+            .describe("docker target: host port on 127.0.0.1 of HAProxy's /metrics and /stats."),
+        dashboardPort: int(1, 65_535)
+            .default(18_083)
+            .describe("docker target: host port on 127.0.0.1 of EMQX node 1's dashboard."),
+        subnet: cidr()
+            .default("172.30.83.0/24")
+            .describe(
+                "docker target: private subnet (prefix 16-24) of the Docker network; HAProxy gets its second address.",
+            ),
+        haproxyImage: z
+            .string()
+            .regex(/^haproxy:2\.6\.\d{1,3}(-[a-z0-9.]+)?(@sha256:[0-9a-f]{64})?$/, {
+                error: "must be an official haproxy 2.6 image pinned to a release, e.g. haproxy:2.6.33",
+            })
+            .default("haproxy:2.6.33")
+            .describe(
+                "docker target: HAProxy image, pinned to 2.6 (the line CI checks configs with).",
+            ),
+    })
+    .prefault({});
+
+export const stackSchema = z.strictObject({
+    target: oneOf(["aws", "docker"])
+        .default("aws")
+        .describe("Where the stack runs: AWS, or a Docker engine on one machine."),
+    deviceDomains: z
+        .array(dnsName())
+        .min(1, { error: "must list at least one DNS name" })
+        .default(["mqtt.example.com"])
+        .describe("DNS names devices connect to; they go into the server certificate's SANs."),
+    emqxLicenseKey: z
+        .string()
+        .min(1, { error: "must not be empty" })
+        .optional()
+        .describe("Secret. EMQX license key, required for a cluster on EMQX 5.9 and later."),
+    caRootCertPem: pem("CERTIFICATE", "certificate")
+        .optional()
+        .describe(
+            "Bring your own CA: the root certificate (PEM). Needs caDeviceCertPem and caDeviceKeyPem.",
+        ),
+    caDeviceCertPem: pem("CERTIFICATE", "certificate")
+        .optional()
+        .describe("Bring your own CA: the device intermediate certificate (PEM)."),
+    caDeviceKeyPem: pemKey()
+        .optional()
+        .describe("Secret. Bring your own CA: the device intermediate's private key (PEM)."),
+    caRootKeyPem: pemKey()
+        .optional()
+        .describe(
+            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL.",
+        ),
+    mqtt: mqttSchema,
+    haproxy: haproxySchema,
+    emqx: emqxSchema,
+    pki: pkiSchema,
+    network: networkSchema,
+    nlb: nlbSchema,
+    docker: dockerSchema,
+});
