@@ -9,12 +9,8 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { localCommandFake } from "../support/local-command-fake.ts";
-import {
-    composeMocks,
-    createTlsFake,
-    type MockHandler,
-    unwrapSecrets,
-} from "../support/tls-fake.ts";
+import { composeMocks, type MockHandler, unwrapSecrets } from "../support/pulumi-mocks.ts";
+import { createTlsFake } from "../support/tls-fake.ts";
 
 /** One recorded registration. */
 export interface DockerRecorded {

@@ -7,7 +7,8 @@ import { before, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import type { PkiArgs, Pki as PkiClass } from "../../components/pki.ts";
 import { resolvePkiArgs } from "../../components/pki-args.ts";
-import { composeMocks, createTlsFake } from "../support/tls-fake.ts";
+import { composeMocks } from "../support/pulumi-mocks.ts";
+import { createTlsFake } from "../support/tls-fake.ts";
 import { type Registration, recordRegistrations, settle } from "./registrations.ts";
 
 let Pki: typeof PkiClass;

@@ -13,7 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ExistingCa, Pki as PkiClass } from "../../components/pki.ts";
 import { type CfsslChain, makeCfsslChain } from "../support/cfssl-chain.ts";
 import { describeCertificate, opensslVerify } from "../support/openssl.ts";
-import { composeMocks, createTlsFake } from "../support/tls-fake.ts";
+import { composeMocks } from "../support/pulumi-mocks.ts";
+import { createTlsFake } from "../support/tls-fake.ts";
 import { type Registration, recordRegistrations, settle } from "./registrations.ts";
 
 let dir: string;

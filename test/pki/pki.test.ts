@@ -13,7 +13,8 @@ import {
     describeCertificate,
     opensslVerify,
 } from "../support/openssl.ts";
-import { composeMocks, createTlsFake } from "../support/tls-fake.ts";
+import { composeMocks } from "../support/pulumi-mocks.ts";
+import { createTlsFake } from "../support/tls-fake.ts";
 import { type Registration, recordRegistrations, settle } from "./registrations.ts";
 
 // The fake does not mark additionalSecretOutputs (as mocks do not), so what is secret below was

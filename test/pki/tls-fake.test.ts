@@ -11,12 +11,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { describeCertificate, opensslVerify } from "../support/openssl.ts";
-import {
-    composeMocks,
-    createTlsFake,
-    tlsResourceTypes,
-    unwrapSecrets,
-} from "../support/tls-fake.ts";
+import { composeMocks, unwrapSecrets } from "../support/pulumi-mocks.ts";
+import { createTlsFake, tlsResourceTypes } from "../support/tls-fake.ts";
 
 const fake = createTlsFake();
 type State = Record<string, string>;

@@ -15,12 +15,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../infra/stack-file.ts";
 import { answerAwsInvoke, awsResourceOutputs } from "../support/aws-fake.ts";
 import { localCommandFake } from "../support/local-command-fake.ts";
-import {
-    composeMocks,
-    createTlsFake,
-    type MockHandler,
-    unwrapSecrets,
-} from "../support/tls-fake.ts";
+import { composeMocks, type MockHandler, unwrapSecrets } from "../support/pulumi-mocks.ts";
+import { createTlsFake } from "../support/tls-fake.ts";
 
 const SECRET_KEY = "4dabf18193072939515e22adb298388d";
 const projectDir = new URL("../../", import.meta.url).pathname;

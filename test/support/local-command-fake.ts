@@ -3,7 +3,7 @@
  * environment in the project directory, as `pulumi up` would (components/crls.ts uses it).
  */
 import { spawnSync } from "node:child_process";
-import { type MockHandler, unwrapSecrets } from "./tls-fake.ts";
+import { type MockHandler, unwrapSecrets } from "./pulumi-mocks.ts";
 
 const projectDir = new URL("../../", import.meta.url).pathname;
 

@@ -5,7 +5,8 @@
  * with exactly the root, device CA, device CA CN and server certificate the component outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { composeMocks, createTlsFake } from "../../support/tls-fake.ts";
+import { composeMocks } from "../../support/pulumi-mocks.ts";
+import { createTlsFake } from "../../support/tls-fake.ts";
 
 /** What the component outputs and HAProxy, devices and CRLs need. All PEM. */
 export interface PkiComponentChain {
