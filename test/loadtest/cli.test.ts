@@ -1,0 +1,109 @@
+/**
+ * `npm run loadtest` as a child process, for everything that must fail before Pulumi is touched:
+ * one line on stderr, exit 2, and no stack file written. No Pulumi CLI is needed (or used: the
+ * child's PATH is empty).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const projectDir = new URL("../../", import.meta.url).pathname;
+const script = join(projectDir, "scripts/loadtest.ts");
+let emptyDir = "";
+
+before(async () => {
+    emptyDir = await mkdtemp(join(tmpdir(), "loadtest-cli-"));
+});
+after(async () => {
+    await rm(emptyDir, { recursive: true, force: true });
+});
+
+async function loadtest(args: string[]) {
+    // An empty PATH and HOME: whatever is installed on the machine, no pulumi binary can be found.
+    const env = { PATH: emptyDir, HOME: emptyDir, PULUMI_HOME: emptyDir };
+    try {
+        const { stdout, stderr } = await run(process.execPath, [script, ...args], {
+            env,
+            timeout: 20_000,
+        });
+        return { code: 0, stdout, stderr };
+    } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+}
+
+const stackFiles = async () =>
+    (await readdir(projectDir)).filter((f) => /^Pulumi\.loadtest-/.test(f));
+
+describe("loadtest CLI refuses bad input with one line and exit 2", { concurrency: 4 }, () => {
+    const cases: Array<[string, string[], RegExp]> = [
+        ["an unknown flag", ["--bogus"], /^loadtest: Unknown option '--bogus'; usage: /],
+        ["a missing --base", ["--run", "true"], /^loadtest: --base <stack> is required; usage/],
+        ["a missing --run", ["--base", "local"], /^loadtest: --run "<command>" is required/],
+        [
+            "a bad id",
+            ["--base", "local", "--id", "Bad_Id", "--run", "true"],
+            /^loadtest: --id "Bad_Id" is not valid: /,
+        ],
+        [
+            "a bad ttl",
+            ["--base", "local", "--ttl", "0", "--run", "true"],
+            /^loadtest: --ttl "0" is not valid: /,
+        ],
+        [
+            "a --set that is not JSON",
+            ["--base", "local", "--set", "emqx.version=5.8.9", "--run", "true"],
+            /^loadtest: --set emqx\.version="5\.8\.9": the value must be JSON/,
+        ],
+        [
+            "a --set the schema refuses",
+            ["--base", "local", "--set", "haproxy.instances=0", "--run", "true"],
+            /^loadtest: mqtt-edge:haproxy\.instances = 0: must be an integer/,
+        ],
+        [
+            "an unknown base stack",
+            ["--base", "nosuch", "--run", "true"],
+            /^loadtest: unknown stack "nosuch": no .*Pulumi\.nosuch\.yaml; stacks here: .*local/,
+        ],
+        [
+            "--janitor with run flags",
+            ["--janitor", "--base", "local"],
+            /^loadtest: --janitor takes only --now; drop --base/,
+        ],
+        [
+            "a bad --now",
+            ["--janitor", "--now", "yesterday"],
+            /^loadtest: --now "yesterday" is not valid/,
+        ],
+        [
+            "--now without --janitor",
+            ["--base", "local", "--now", "2026-01-01T00:00:00Z", "--run", "x"],
+            /--now is only for --janitor/,
+        ],
+    ];
+    for (const [what, args, expected] of cases) {
+        test(what, async () => {
+            const result = await loadtest(args);
+            assert.equal(result.code, 2, result.stderr);
+            assert.equal(result.stdout, "");
+            assert.match(result.stderr, expected);
+            assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+        });
+    }
+
+    test("valid input reaches the workspace only then, and without a Pulumi CLI exits 1 in one line", async () => {
+        const result = await loadtest(["--base", "local", "--id", "nocli", "--run", "true"]);
+        assert.equal(result.code, 1, result.stderr);
+        assert.equal(
+            result.stderr.trim(),
+            `loadtest: cannot open the Pulumi workspace in ${projectDir.replace(/\/$/, "")}: the pulumi CLI is not on PATH`,
+        );
+        assert.deepEqual(await stackFiles(), []);
+    });
+});
