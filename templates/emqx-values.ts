@@ -5,18 +5,10 @@
  * Error naming the spec field, the bad value and what is allowed; secret values are never shown.
  */
 
+import { showBadValue } from "./bad-value.ts";
 import { quoteOneLine } from "./hocon.ts";
 
-function show(value: unknown): string {
-    if (typeof value === "number") return String(value);
-    if (typeof value === "string") return quoteOneLine(value);
-    if (value === undefined) return "undefined";
-    try {
-        return JSON.stringify(value) ?? typeof value;
-    } catch {
-        return typeof value;
-    }
-}
+const show = (value: unknown): string => showBadValue(value, quoteOneLine);
 
 function fail(field: string, value: unknown, allowed: string): never {
     throw new Error(`emqx spec: ${field} = ${show(value)} is not allowed; expected ${allowed}`);

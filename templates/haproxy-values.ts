@@ -5,20 +5,12 @@
  * throws a one-line Error naming the spec field, the bad value and what is allowed.
  */
 
+import { showBadValue } from "./bad-value.ts";
+
 /** Largest HAProxy time value: timers are signed 32-bit milliseconds ("timer overflow" above). */
 const maxHaproxyMilliseconds = 2_147_483_647;
 
-/** Shows a bad value on one line: strings JSON-quoted (newlines escaped), NaN and Infinity as is. */
-function show(value: unknown): string {
-    if (typeof value === "number") return String(value);
-    if (typeof value === "string") return JSON.stringify(value);
-    if (value === undefined) return "undefined";
-    try {
-        return JSON.stringify(value) ?? typeof value;
-    } catch {
-        return typeof value;
-    }
-}
+const show = (value: unknown): string => showBadValue(value);
 
 function fail(field: string, value: unknown, allowed: string): never {
     throw new Error(`haproxy spec: ${field} = ${show(value)} is not allowed; expected ${allowed}`);

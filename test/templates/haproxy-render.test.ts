@@ -7,25 +7,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type HaproxySpec, haproxyBackendName, renderHaproxyCfg } from "../../templates/haproxy.ts";
 import { formatMilliseconds } from "../../templates/haproxy-values.ts";
-import type { TestPkiFiles } from "../support/test-pki-files.ts";
-import { devLikeSpec, minimalSpec } from "./haproxy-specs.ts";
+import { devLikeSpec, minimalSpec, renderOnlyPaths } from "./haproxy-specs.ts";
 
-// Rendering needs only paths; no file is read.
-const paths: TestPkiFiles = {
-    dir: "/etc/haproxy",
-    rootCaPath: "/etc/haproxy/ca/root.pem",
-    intermediateCaPath: "/etc/haproxy/ca/device-intermediate.pem",
-    serverEcdsaPemPath: "/etc/haproxy/certs/server-ecdsa.pem",
-    serverRsaPemPath: "/etc/haproxy/certs/server-rsa.pem",
-    crlPath: "/etc/haproxy/ca/crls.pem",
-    deviceCertPath: "/unused",
-    deviceKeyPath: "/unused",
-    revokedDeviceCertPath: "/unused",
-    revokedDeviceKeyPath: "/unused",
-    rootIssuedDeviceCertPath: "/unused",
-    rootIssuedDeviceKeyPath: "/unused",
-    remove: async () => {},
-};
+const paths = renderOnlyPaths;
 
 /** Splits the file into sections: header line -> its indented lines, trimmed. */
 function sections(config: string): Map<string, string[]> {

@@ -122,3 +122,20 @@ export function minimalSpec(pki: TestPkiFiles): HaproxySpec {
         health: { bind: { address: "127.0.0.1", port: 18080 }, uri: "/healthz" },
     };
 }
+
+/** PKI file paths for tests that only render (no file is read): the hosts' layout. */
+export const renderOnlyPaths: TestPkiFiles = {
+    dir: "/etc/haproxy",
+    rootCaPath: "/etc/haproxy/ca/root.pem",
+    intermediateCaPath: "/etc/haproxy/ca/device-intermediate.pem",
+    serverEcdsaPemPath: "/etc/haproxy/certs/server-ecdsa.pem",
+    serverRsaPemPath: "/etc/haproxy/certs/server-rsa.pem",
+    crlPath: "/etc/haproxy/ca/crls.pem",
+    deviceCertPath: "/unused",
+    deviceKeyPath: "/unused",
+    revokedDeviceCertPath: "/unused",
+    revokedDeviceKeyPath: "/unused",
+    rootIssuedDeviceCertPath: "/unused",
+    rootIssuedDeviceKeyPath: "/unused",
+    remove: async () => {},
+};

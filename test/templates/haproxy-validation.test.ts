@@ -6,24 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type HaproxySpec, renderHaproxyCfg } from "../../templates/haproxy.ts";
-import type { TestPkiFiles } from "../support/test-pki-files.ts";
-import { devLikeSpec } from "./haproxy-specs.ts";
+import { devLikeSpec, renderOnlyPaths } from "./haproxy-specs.ts";
 
-const paths: TestPkiFiles = {
-    dir: "/etc/haproxy",
-    rootCaPath: "/etc/haproxy/ca/root.pem",
-    intermediateCaPath: "/etc/haproxy/ca/device-intermediate.pem",
-    serverEcdsaPemPath: "/etc/haproxy/certs/server-ecdsa.pem",
-    serverRsaPemPath: "/etc/haproxy/certs/server-rsa.pem",
-    crlPath: "/etc/haproxy/ca/crls.pem",
-    deviceCertPath: "/unused",
-    deviceKeyPath: "/unused",
-    revokedDeviceCertPath: "/unused",
-    revokedDeviceKeyPath: "/unused",
-    rootIssuedDeviceCertPath: "/unused",
-    rootIssuedDeviceKeyPath: "/unused",
-    remove: async () => {},
-};
+const paths = renderOnlyPaths;
 
 /** The dev-like spec with every optional field set, so every field is reachable. */
 function fullSpec(): HaproxySpec {
