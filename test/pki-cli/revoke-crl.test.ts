@@ -42,6 +42,15 @@ async function splitCrls(path: string): Promise<string[]> {
     return parts;
 }
 
+/** `openssl crl -CAfile <issuer>` on one CRL: its exit code and everything it printed. */
+async function checkCrlSignature(
+    crl: string,
+    issuer: string,
+): Promise<{ code: number | null; output: string }> {
+    const result = await openssl(["crl", "-in", crl, "-CAfile", issuer, "-noout"]);
+    return { code: result.code, output: result.stderr + result.stdout };
+}
+
 /** openssl's view of one CRL: issuer line, dates, CRL number, revoked serials (lowercase). */
 async function describeCrl(path: string): Promise<{
     issuer: string;
@@ -189,36 +198,15 @@ describe("revoke then crl", () => {
     test("the file holds the intermediate's CRL and the root's, each signed by its CA", async () => {
         const [intermediatePart, rootPart, extra] = await splitCrls(crlPath);
         assert.ok(intermediatePart && rootPart && extra === undefined, "exactly two CRLs");
-        const intermediateCheck = await openssl([
-            "crl",
-            "-in",
-            intermediatePart,
-            "-CAfile",
-            chain.intermediateCert,
-            "-noout",
-        ]);
-        assert.equal(intermediateCheck.code, 0, intermediateCheck.stderr);
-        assert.match(intermediateCheck.stderr + intermediateCheck.stdout, /verify OK/);
-        const rootCheck = await openssl([
-            "crl",
-            "-in",
-            rootPart,
-            "-CAfile",
-            chain.rootCert,
-            "-noout",
-        ]);
-        assert.equal(rootCheck.code, 0, rootCheck.stderr);
-        assert.match(rootCheck.stderr + rootCheck.stdout, /verify OK/);
+        const intermediateCheck = await checkCrlSignature(intermediatePart, chain.intermediateCert);
+        assert.equal(intermediateCheck.code, 0, intermediateCheck.output);
+        assert.match(intermediateCheck.output, /verify OK/);
+        const rootCheck = await checkCrlSignature(rootPart, chain.rootCert);
+        assert.equal(rootCheck.code, 0, rootCheck.output);
+        assert.match(rootCheck.output, /verify OK/);
         // And not the other way round: the signature really is the issuer's.
-        const crossed = await openssl([
-            "crl",
-            "-in",
-            intermediatePart,
-            "-CAfile",
-            chain.rootCert,
-            "-noout",
-        ]);
-        assert.doesNotMatch(crossed.stderr + crossed.stdout, /verify OK/);
+        const crossed = await checkCrlSignature(intermediatePart, chain.rootCert);
+        assert.doesNotMatch(crossed.output, /verify OK/);
 
         const intermediate = await describeCrl(intermediatePart);
         const root = await describeCrl(rootPart);
