@@ -15,9 +15,8 @@ import { flagsHelp, parseFlags, runCli, stringFlag } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
 import { readInputFile } from "../pki/input-file.ts";
 import { parseStackOutputs } from "../pki/stack-outputs.ts";
-import { runSmokeChecks, type SmokeCheckResult } from "./smoke/smoke-checks.ts";
+import type { SmokeCheckResult } from "./smoke/smoke-checks.ts";
 import { smokeJson, smokeLines, smokePassed, smokeSummary } from "./smoke/smoke-report.ts";
-import { smokeTargetFromOutputs } from "./smoke/stack-target.ts";
 
 const flags = {
     stack: { type: "string", help: "<name>  the stack to check (default dev with --local)" },
@@ -90,7 +89,11 @@ async function main(): Promise<number> {
             outputsFile !== undefined
                 ? readInputFile("--stack-outputs", outputsFile, true)
                 : await pulumiStackOutputs(stack as string);
-        const target = await smokeTargetFromOutputs(parseStackOutputs(text, source), source);
+        const outputs = parseStackOutputs(text, source);
+        // The MQTT client and the X.509 library load only once the input is known to be good.
+        const { smokeTargetFromOutputs } = await import("./smoke/stack-target.ts");
+        const { runSmokeChecks } = await import("./smoke/smoke-checks.ts");
+        const target = await smokeTargetFromOutputs(outputs, source);
         where = `${stack ?? "stack"} at ${target.host}:${target.port}`;
         results = await runSmokeChecks(target);
     }
