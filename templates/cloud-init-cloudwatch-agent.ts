@@ -248,10 +248,14 @@ fd_used_percent() {
     local pid used limit share worst=-1
     for pid in $(pgrep -x ${shellQuote(s.processName)}); do
         limit=$(awk '/^Max open files/ { print $4 }' "/proc/\${pid}/limits" 2>/dev/null) || continue
-        [[ "\${limit}" =~ ^[0-9]+$ ]] && [ "\${limit}" -gt 0 ] || continue
+        if ! [[ "\${limit}" =~ ^[0-9]+$ ]] || [ "\${limit}" -eq 0 ]; then
+            continue
+        fi
         used=$(find "/proc/\${pid}/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
         share=$(( used * 100 / limit ))
-        [ "\${share}" -gt "\${worst}" ] && worst=\${share}
+        if [ "\${share}" -gt "\${worst}" ]; then
+            worst=\${share}
+        fi
     done
     [ "\${worst}" -ge 0 ] || return 1
     echo "\${worst}"
