@@ -32,7 +32,8 @@ const flags = {
     help: { type: "boolean", help: "print this help" },
 } as const;
 
-const STACK_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+/** A stack name, optionally fully qualified (`org/project/stack`); passed to pulumi without a shell. */
+const STACK_NAME = /^[A-Za-z0-9._-]{1,100}(\/[A-Za-z0-9._-]{1,100}){0,2}$/;
 
 async function pulumiStackOutputs(stack: string): Promise<string> {
     try {
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
     const stack = stringFlag(parsed, "stack");
     if (stack !== undefined && !STACK_NAME.test(stack)) {
         throw new PkiInputError(
-            `--stack ${quoteValue(stack)}: not a stack name; allowed: 1-100 letters, digits, '.', '_', '-'`,
+            `--stack ${quoteValue(stack)}: not a stack name; allowed: letters, digits, '.', '_', '-', as <stack> or <org>/<project>/<stack>`,
         );
     }
     const outputsFile = stringFlag(parsed, "stack-outputs");
