@@ -15,12 +15,12 @@ export interface DashboardGraph {
     metricName: string;
     /** Dimension name to value, as the alarm uses them. */
     dimensions: Record<string, string>;
-    /** Statistic the alarm uses. */
-    stat: "Minimum" | "Maximum" | "Average";
+    /** Statistic the alarm uses (Sum for a total over hosts). */
+    stat: "Minimum" | "Maximum" | "Average" | "Sum";
     /** Period in seconds. */
     periodSeconds: number;
-    /** The alarm threshold, drawn as a line. */
-    threshold: number;
+    /** The alarm threshold, drawn as a line; omit for a figure no alarm watches. */
+    threshold?: number;
 }
 
 /** What the dashboard shows. */
@@ -71,7 +71,11 @@ export function renderDashboardBody(spec: DashboardSpec): string {
                 stat: graph.stat,
                 period: graph.periodSeconds,
                 metrics: [metric],
-                annotations: { horizontal: [{ label: "alarm", value: graph.threshold }] },
+                ...(graph.threshold === undefined
+                    ? {}
+                    : {
+                          annotations: { horizontal: [{ label: "alarm", value: graph.threshold }] },
+                      }),
             },
         });
     });

@@ -4,7 +4,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { renderDashboardBody } from "../../templates/cloudwatch-dashboard.ts";
+import {
+    hostMetricNames,
+    METRICS_GROUP_DIMENSION,
+} from "../../templates/cloud-init-cloudwatch-agent.ts";
+import { type DashboardGraph, renderDashboardBody } from "../../templates/cloudwatch-dashboard.ts";
 import {
     type EdgeAlarmSources,
     type EdgeAlarmThresholds,
@@ -36,21 +40,45 @@ export class EdgeDashboard extends pulumi.ComponentResource {
             );
         }
         const definitions = edgeAlarmDefinitions(args.sources, args.thresholds);
+        // What the exporters say about load, next to the alarms: devices per tier, summed over hosts.
+        const loadGraphs: DashboardGraph[] = args.thresholds.hostAgent
+            ? [
+                  {
+                      title: "Device sessions on the HAProxy frontend, all hosts",
+                      namespace: args.sources.hostNamespace,
+                      metricName: hostMetricNames.haproxyCurrentSessions,
+                      dimensions: { [METRICS_GROUP_DIMENSION]: "haproxy" },
+                      stat: "Sum",
+                      periodSeconds: 60,
+                  },
+                  {
+                      title: "MQTT connections on EMQX, all nodes",
+                      namespace: args.sources.hostNamespace,
+                      metricName: hostMetricNames.emqxConnections,
+                      dimensions: { [METRICS_GROUP_DIMENSION]: "emqx" },
+                      stat: "Sum",
+                      periodSeconds: 60,
+                  },
+              ]
+            : [];
         const body = pulumi
             .all(definitions.map((d) => pulumi.all(d.dimensions)))
             .apply((dimensions) =>
                 renderDashboardBody({
                     region: args.region,
                     heading: `# ${args.dashboardName}: what the alarms watch (runbook: docs/operations.md)`,
-                    graphs: definitions.map((d, i) => ({
-                        title: d.description,
-                        namespace: d.namespace,
-                        metricName: d.metricName,
-                        dimensions: dimensions[i] as Record<string, string>,
-                        stat: d.statistic,
-                        periodSeconds: d.periodSeconds,
-                        threshold: d.threshold,
-                    })),
+                    graphs: [
+                        ...definitions.map((d, i) => ({
+                            title: d.description,
+                            namespace: d.namespace,
+                            metricName: d.metricName,
+                            dimensions: dimensions[i] as Record<string, string>,
+                            stat: d.statistic,
+                            periodSeconds: d.periodSeconds,
+                            threshold: d.threshold,
+                        })),
+                        ...loadGraphs,
+                    ],
                 }),
             );
         const dashboard = new aws.cloudwatch.Dashboard(

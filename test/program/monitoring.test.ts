@@ -147,7 +147,7 @@ describe("dev declares its alarms, each notifying the SNS topic", () => {
 });
 
 describe("the dashboard", () => {
-    test("one graph per alarm with its threshold; its URL is an output", () => {
+    test("one graph per alarm with its threshold, two load graphs; its URL is an output", () => {
         const [dashboard] = ofType(dev, "aws:cloudwatch/dashboard:Dashboard");
         const body = JSON.parse(String(dashboard?.inputs.dashboardBody)) as {
             widgets: Array<{
@@ -160,9 +160,20 @@ describe("the dashboard", () => {
         };
         const graphs = body.widgets.filter((w) => w.type === "metric");
         const alarms = ofType(dev, ALARM);
-        assert.equal(graphs.length, alarms.length);
-        const graphed = graphs.map((g) => g.properties.metrics?.[0]?.[1]);
-        for (const a of alarms) assert.ok(graphed.includes(String(a.inputs.metricName)));
+        assert.equal(graphs.length, alarms.length + 2);
+        for (const a of alarms) {
+            const graph = graphs.find(
+                (g) =>
+                    g.properties.metrics?.[0]?.[1] === a.inputs.metricName &&
+                    g.properties.annotations?.horizontal[0]?.value === a.inputs.threshold,
+            );
+            assert.ok(graph, `a graph of ${String(a.inputs.name)} with its threshold`);
+        }
+        const unalarmed = graphs.filter((g) => g.properties.annotations === undefined);
+        assert.deepEqual(
+            unalarmed.map((g) => g.properties.metrics?.[0]?.[1]),
+            ["haproxy_frontend_current_sessions", "emqx_connections_count"],
+        );
         assert.equal(
             dev.outputs.monitoringDashboardUrl?.value,
             "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=mqtt-edge-dev",
