@@ -4,7 +4,8 @@
  * metrics travel through (embedded metric format), made here with a retention so the agent never
  * needs to create it.
  *
- * The agent's documented permissions are those of the managed CloudWatchAgentServerPolicy:
+ * The agent's documented permissions are those of the managed CloudWatchAgentServerPolicy
+ * (arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy, its policy document as AWS publishes it):
  * cloudwatch:PutMetricData, ec2:DescribeVolumes, ec2:DescribeTags, logs:PutLogEvents,
  * logs:PutRetentionPolicy, logs:DescribeLogStreams, logs:DescribeLogGroups, logs:CreateLogStream,
  * logs:CreateLogGroup, five xray actions, all on `*`, and ssm:GetParameter on
