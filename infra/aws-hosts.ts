@@ -7,7 +7,7 @@ import type {
     EmqxHostPlan,
     HaproxyHostPlan,
     HostFileLayout,
-} from "../components/aws/host-user-data.ts";
+} from "../components/aws/host-plans.ts";
 import type { EdgeConfig } from "./config.ts";
 import { awsHaproxyLayout } from "./edge-specs.ts";
 

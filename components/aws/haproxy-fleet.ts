@@ -15,25 +15,15 @@ import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
-import { HostRole } from "./host-role.ts";
 import {
+    CONFIG_GROUP_TAG,
     DEFAULT_HAPROXY_CONFIG_PATH,
     type HaproxyHostPlan,
-    haproxyHostnames,
-    haproxyUserData,
-} from "./host-user-data.ts";
+    type HostZone,
+} from "./host-plans.ts";
+import { HostRole } from "./host-role.ts";
+import { haproxyHostnames, haproxyUserData } from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
-
-/** Tag whose value selects a host group's instances for its config association. */
-export const CONFIG_GROUP_TAG = "mqtt-edge:config-group";
-
-/** A private hosted zone to register host names in. */
-export interface HostZone {
-    /** Route53 zone id. */
-    readonly zoneId: pulumi.Input<string>;
-    /** Zone name, e.g. `edge.internal`. */
-    readonly zoneName: string;
-}
 
 /** Arguments of {@link HaproxyFleet}. */
 export interface HaproxyFleetArgs {

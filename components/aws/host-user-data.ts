@@ -7,65 +7,12 @@
 import { renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
 import { renderHaproxyUserData } from "../../templates/cloud-init-haproxy.ts";
 import {
-    type HostFileSource,
-    validateHostFileSource,
-} from "../../templates/cloud-init-host-files.ts";
-import type { EmqxClusterArgs } from "./emqx-cluster.ts";
-import type { HaproxyFleetArgs } from "./haproxy-fleet.ts";
-import type { HostFileInput } from "./host-parameters.ts";
-
-/** Where one file goes, without its content: what user-data and the manifest need. */
-export type HostFileLayout = Omit<HostFileInput, "content">;
-
-/**
- * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, mode
- * default 0644, owner default root:root. Pure, so the render CLI derives the same user-data.
- */
-export function hostFileSources(
-    parameterPrefix: string,
-    files: readonly HostFileLayout[],
-): HostFileSource[] {
-    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(parameterPrefix)) {
-        throw new Error(
-            `parameterPrefix: ${JSON.stringify(parameterPrefix)} is not allowed; use an SSM path like /mqtt-edge/dev/haproxy`,
-        );
-    }
-    const keys = new Set<string>();
-    return files.map((file, index) => {
-        if (!/^[A-Za-z0-9_.-]+$/.test(file.key) || keys.has(file.key)) {
-            throw new Error(
-                `files[${index}].key: ${JSON.stringify(file.key)} is not allowed; use a unique name of letters, digits and _.-`,
-            );
-        }
-        keys.add(file.key);
-        return validateHostFileSource(
-            {
-                parameterName: `${parameterPrefix}/${file.key}`,
-                path: file.path,
-                mode: file.mode ?? "0644",
-                owner: file.owner ?? "root:root",
-            },
-            `files[${index}]`,
-        );
-    });
-}
-
-/** What each host's user-data is made from: the plain part of {@link HaproxyFleetArgs}. */
-export type HaproxyHostPlan = Pick<
-    HaproxyFleetArgs,
-    | "instanceCount"
-    | "architecture"
-    | "maxconn"
-    | "configPath"
-    | "parameterPrefix"
-    | "hostnamePrefix"
-    | "runtimeApi"
-> & {
-    /** The files besides haproxy.cfg, without content. */
-    readonly files: readonly HostFileLayout[];
-    /** Name of the zone the hosts are registered in, if any. */
-    readonly zoneName?: string;
-};
+    DEFAULT_HAPROXY_CONFIG_PATH,
+    type EmqxHostPlan,
+    type HaproxyHostPlan,
+    type HostFileLayout,
+    hostFileSources,
+} from "./host-plans.ts";
 
 /** Host names in index order: `<prefix>-<n>.<zone>`. */
 export function haproxyHostnames(plan: HaproxyHostPlan): string[] {
@@ -95,19 +42,8 @@ export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string
     });
 }
 
-export const DEFAULT_HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
-
 const CONFIG_PATH = "/etc/emqx/emqx.conf";
 const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
-
-/** What each node's user-data is made from: the plain part of {@link EmqxClusterArgs}. */
-export type EmqxHostPlan = Pick<
-    EmqxClusterArgs,
-    "architecture" | "emqxVersion" | "maxConnections" | "dataDir" | "parameterPrefix"
-> & {
-    /** Files besides emqx.conf and the secrets file, without content. */
-    readonly extraFiles?: readonly HostFileLayout[];
-};
 
 /** Every file a node fetches, as the manifest lists them: emqx.conf, the secrets file, extras. */
 export function emqxHostFiles(plan: EmqxHostPlan): HostFileLayout[] {
