@@ -9,7 +9,7 @@ import type {
     HostFileLayout,
 } from "../components/aws/host-plans.ts";
 import type { EdgeConfig } from "./config.ts";
-import { awsHaproxyLayout } from "./edge-specs.ts";
+import { awsHaproxyLayout, HEALTH_URI } from "./edge-specs.ts";
 
 /** Which certificate, CA or CRL a HAProxy file holds; the program fills in the content. */
 export type HaproxyFileSource =
@@ -49,18 +49,29 @@ export interface AwsHostPlans {
     readonly emqx: Omit<EmqxHostPlan, "extraFiles">;
 }
 
+/** The HAProxy Auto Scaling group's name: fixed per stack, because the hosts name it. */
+export function haproxyGroupName(stack: string): string {
+    return `mqtt-edge-${stack}-haproxy`;
+}
+
 export function awsHostPlans(
-    config: Pick<EdgeConfig, "haproxy" | "emqx">,
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "nlb">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
     return {
         haproxy: {
             instanceCount: config.haproxy.instances,
+            groupName: haproxyGroupName(stack),
             maxconn: config.haproxy.maxconn,
             configPath: awsHaproxyLayout.config,
             parameterPrefix: `/mqtt-edge/${stack}/haproxy`,
-            zoneName: config.emqx.privateZone,
+            healthCheck: {
+                port: config.haproxy.healthPort,
+                path: HEALTH_URI,
+                // The health bind takes PROXY v2 from the NLB in that mode (edge-specs.ts).
+                sendProxy: config.nlb.clientIpMode === "proxy-v2",
+            },
             files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
             ...(certificates.withCrl
                 ? {

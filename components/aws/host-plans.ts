@@ -7,7 +7,10 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
-import type { HaproxyRuntimeApiSpec } from "../../templates/cloud-init-haproxy.ts";
+import type {
+    HaproxyHealthCheckSpec,
+    HaproxyRuntimeApiSpec,
+} from "../../templates/cloud-init-haproxy.ts";
 import {
     type HostFileSource,
     validateHostFileSource,
@@ -72,10 +75,18 @@ export function hostFileSources(
     });
 }
 
+/** The launch lifecycle hook every HAProxy host completes when its bootstrap ends. */
+export const HAPROXY_LAUNCH_HOOK_NAME = "mqtt-edge-bootstrap";
+
 /** What every HAProxy host's user-data is made from: the plain part of the fleet's arguments. */
 export interface HaproxyHostPlan {
-    /** Number of HAProxy instances. */
+    /** Desired number of HAProxy instances (the group's desired capacity). */
     readonly instanceCount: number;
+    /**
+     * Name of the Auto Scaling group, unique in the account and region, e.g.
+     * `mqtt-edge-dev-haproxy`. Fixed, because every host names it to complete its lifecycle hook.
+     */
+    readonly groupName: string;
     /** CPU architecture of the instance type; default `x86_64`. */
     readonly architecture?: HostArchitecture;
     /** HAProxy global maxconn; kernel and descriptor limits are sized from it. */
@@ -84,21 +95,19 @@ export interface HaproxyHostPlan {
     readonly configPath?: string;
     /** SSM path of the fleet's parameters, unique per stack, e.g. `/mqtt-edge/dev/haproxy`. */
     readonly parameterPrefix: string;
-    /** Host name prefix; default `haproxy`. */
-    readonly hostnamePrefix?: string;
     /** CRL files haproxy.cfg names and its admin socket: a CRL-only change skips the reload. */
     readonly runtimeApi?: HaproxyRuntimeApiSpec;
+    /** HAProxy's health frontend as the NLB reaches it; a new host must pass it before it serves. */
+    readonly healthCheck: HaproxyHealthCheckSpec;
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
-    /** Name of the zone the hosts are registered in, if any. */
-    readonly zoneName?: string;
 }
 
-/** What every EMQX node's user-data is made from: the plain part of the cluster's arguments. */
+/** What every EMQX node's user-data and shared settings are made from. */
 export interface EmqxHostPlan {
     /** CPU architecture of the instance type; default `x86_64`. */
     readonly architecture?: HostArchitecture;
-    /** Exact EMQX version, e.g. `5.8.9`. */
+    /** Exact EMQX version, e.g. `5.8.9`; a new pin rolls through the association. */
     readonly emqxVersion: string;
     /** listeners.tcp.default.max_connections; kernel, descriptor and port limits follow it. */
     readonly maxConnections: number;
@@ -106,6 +115,6 @@ export interface EmqxHostPlan {
     readonly dataDir?: string;
     /** SSM path of the cluster's parameters, unique per stack, e.g. `/mqtt-edge/dev/emqx`. */
     readonly parameterPrefix: string;
-    /** Files besides emqx.conf and the secrets file, without content. */
+    /** Files besides emqx.conf, the secrets file and the host settings, without content. */
     readonly extraFiles?: readonly HostFileLayout[];
 }

@@ -44,6 +44,8 @@ export function parameterReadPolicy(parameterArns: string[], keyArn: string): st
 export class HostRole extends pulumi.ComponentResource {
     /** ARN of the role. */
     public readonly roleArn: pulumi.Output<string>;
+    /** Name of the role, for policies a group adds for itself (e.g. its lifecycle hook). */
+    public readonly roleName: pulumi.Output<string>;
     /** Name of the instance profile to launch the hosts with. */
     public readonly instanceProfileName: pulumi.Output<string>;
 
@@ -87,6 +89,7 @@ export class HostRole extends pulumi.ComponentResource {
             { parent: this },
         );
         this.roleArn = role.arn;
+        this.roleName = role.name;
         this.instanceProfileName = profile.name;
         this.registerOutputs({
             roleArn: this.roleArn,
