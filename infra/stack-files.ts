@@ -103,7 +103,7 @@ export function renderStackFiles(
         );
         for (const file of emqxHostFiles(plans.emqx)) {
             const content = settings[file.key];
-            if (content !== undefined) files.set(`emqx/host-settings${file.path}`, content);
+            if (content !== undefined) files.set(`emqx-host-settings${file.path}`, content);
         }
         for (const node of emqxNodes(config)) {
             files.set(

@@ -132,9 +132,9 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         }),
         `# complete_launch CONTINUE|ABANDON: tell the Auto Scaling group whether this host may serve.
 complete_launch() {
-    retry ${NETWORK_STEP_RETRY_SECONDS} "complete the launch lifecycle action with $1" \
-        aws autoscaling complete-lifecycle-action --region "\${region}" \
-        --auto-scaling-group-name ${shellQuote(groupName)} --lifecycle-hook-name ${shellQuote(hookName)} \
+    retry ${NETWORK_STEP_RETRY_SECONDS} "complete the launch lifecycle action with $1" \\
+        aws autoscaling complete-lifecycle-action --region "\${region}" \\
+        --auto-scaling-group-name ${shellQuote(groupName)} --lifecycle-hook-name ${shellQuote(hookName)} \\
         --instance-id "\${instance_id}" --lifecycle-action-result "$1"
 }
 `,
@@ -177,7 +177,7 @@ complete_launch() {
         'bootstrap_step="readiness"',
         `haproxy -c -q -f ${shellQuote(spec.configPath)}`,
         "systemctl is-active --quiet haproxy",
-        `retry ${HAPROXY_HEALTH_WAIT_SECONDS} "health endpoint ${healthUrl} answers 200" \
+        `retry ${HAPROXY_HEALTH_WAIT_SECONDS} "health endpoint ${healthUrl} answers 200" \\
     curl -fsS --max-time 5${proxyFlag} -o /dev/null ${shellQuote(healthUrl)}`,
         bootstrapDoneCommands("haproxy"),
         'bootstrap_step="lifecycle hook"',

@@ -105,6 +105,11 @@ const emqxApplySpec = {
     nodeName: "emqx@emqx-2.edge.internal",
 };
 
+/** Lines with two or more blanks between non-blank characters (indentation does not count). */
+function blankRuns(script: string): string[] {
+    return script.split("\n").filter((line) => /\S {2,}\S|\S\t/.test(line));
+}
+
 describe("every rendered script passes bash -n and shellcheck", () => {
     const scripts: [string, string][] = [
         ["haproxy user-data", renderHaproxyUserData(haproxySpec)],
@@ -122,6 +127,19 @@ describe("every rendered script passes bash -n and shellcheck", () => {
             assert.equal(lintBash(script), "");
         });
     }
+
+    // A line continuation inside a template literal once left `}             | socat` mid-line.
+    for (const [label, script] of scripts) {
+        test(`${label} reads as written by hand: no run of blanks inside a line`, () => {
+            assert.deepEqual(blankRuns(script), []);
+        });
+    }
+
+    test("the blank-run check finds one", () => {
+        assert.deepEqual(blankRuns("ok line\n    indented is fine\n}             | socat\n"), [
+            "}             | socat",
+        ]);
+    });
 
     test("the lint catches a broken script (the check above is not vacuous)", () => {
         assert.notEqual(
