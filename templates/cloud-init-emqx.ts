@@ -384,14 +384,8 @@ if [ "\${installed_version}" != "\${wanted_version}" ]; then
 fi
 
 systemctl restart emqx
-deadline=$((SECONDS + ${EMQX_NODE_READY_SECONDS}))
-until curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:18083/status; do
-    if [ "\${SECONDS}" -ge "\${deadline}" ]; then
-        echo "emqx did not report running within ${EMQX_NODE_READY_SECONDS} s after the restart" >&2
-        exit 1
-    fi
-    sleep 5
-done
+retry ${EMQX_NODE_READY_SECONDS} "emqx reports running after the restart" \\
+    curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:18083/status
 
 # missing_peers: the cluster's nodes this node does not see running, one a line. \`emqx ctl\`
 # reaches the local node with its name and cookie, which systemd gives the service from the
@@ -407,16 +401,18 @@ wanted = [line.strip() for line in open(sys.argv[1]) if line.strip()]
 print("\\n".join(node for node in wanted if node not in running))' ${clusterNodesFile}
 }
 
+# cluster_whole: true once this node sees every node of the cluster running.
+cluster_whole() {
+    local missing
+    missing=$(missing_peers) || return 1
+    [ -z "\${missing}" ] && return 0
+    echo "not running yet: \${missing//$'\\n'/ }" >&2
+    return 1
+}
+
 # At boot the peers may be booting too; a rolling change waits until the cluster is whole again.
 if [ "\${boot}" = false ]; then
-    deadline=$((SECONDS + ${EMQX_CLUSTER_READY_SECONDS}))
-    until missing=$(missing_peers) && [ -z "\${missing}" ]; do
-        if [ "\${SECONDS}" -ge "\${deadline}" ]; then
-            echo "emqx does not see every node running within ${EMQX_CLUSTER_READY_SECONDS} s; missing: \${missing:-unknown}" >&2
-            exit 1
-        fi
-        sleep 5
-    done
+    retry ${EMQX_CLUSTER_READY_SECONDS} "emqx sees every node of the cluster running" cluster_whole
 fi
 echo "emqx applied \${fetched_hash}"
 `;

@@ -39,6 +39,8 @@ export interface BootRun {
     calls: string[];
     /** /var/log/mqtt-edge-bootstrap.log as the script left it. */
     log: string;
+    /** What the script printed (stdout and stderr). */
+    output: string;
     /** What reached the serial console. */
     console: string;
     /** Whether the bootstrap-done marker exists. */
@@ -117,6 +119,15 @@ case "\${tool}" in
         esac
         ;;
     dpkg-query) cat "\${state}/installed-emqx-version" ;;
+    emqx)
+        # One answer per call from the list; the last one repeats.
+        if [ -f "\${state}/emqx-cluster-status" ]; then
+            head -n 1 "\${state}/emqx-cluster-status"
+            if [ "$(wc -l < "\${state}/emqx-cluster-status")" -gt 1 ]; then
+                sed -i 1d "\${state}/emqx-cluster-status"
+            fi
+        fi
+        ;;
     blkid)
         case "$*" in
             *UUID*) echo 0f0e0d0c-0b0a-0908-0706-050403020100 ;;
@@ -144,7 +155,13 @@ export function runBoot(
     userData: string,
     parameters: Record<string, string>,
     failures: Partial<Record<NetworkStep, number | "always">> = {},
-    options: { blockDevice?: string; installedEmqxVersion?: string; read?: string[] } = {},
+    options: {
+        blockDevice?: string;
+        installedEmqxVersion?: string;
+        read?: string[];
+        /** What `emqx ctl cluster status --json` prints, one answer per call, the last repeating. */
+        clusterStatus?: string[];
+    } = {},
 ): BootRun {
     const work = mkdtempSync(join(tmpdir(), "mqtt-edge-boot-"));
     try {
@@ -158,6 +175,12 @@ export function runBoot(
         symlinkSync(DEBIAN_PYTHON, join(bin, "python3"));
         writeFileSync(join(state, "calls.log"), "");
         writeFileSync(join(state, "installed-emqx-version"), options.installedEmqxVersion ?? "");
+        if (options.clusterStatus) {
+            writeFileSync(
+                join(state, "emqx-cluster-status"),
+                `${options.clusterStatus.join("\n")}\n`,
+            );
+        }
         writeFileSync(join(state, "values.json"), JSON.stringify(parameters));
         writeFileSync(
             join(state, "ssm.py"),
@@ -191,6 +214,7 @@ mount --bind ${work}/console /dev/console
 echo 'emqx:x:64999:' >> /etc/group
 echo 'emqx:x:64999:64999::/var/lib/emqx:/usr/sbin/nologin' >> /etc/passwd
 ${options.blockDevice ? `mkdir -p "$(dirname ${options.blockDevice})"\nmknod ${options.blockDevice} b 7 0` : ""}
+touch ${work}/sandbox-ready
 exec env PATH=${bin}:"$PATH" bash ${work}/user-data.sh
 `;
         // As root a mount namespace is enough; otherwise map ourselves to root in a user namespace.
@@ -200,7 +224,7 @@ exec env PATH=${bin}:"$PATH" bash ${work}/user-data.sh
             timeout: 60_000,
         });
         if (run.error) throw run.error;
-        if (run.status !== 0 && !existsSync(join(work, "upper", "var", "log"))) {
+        if (!existsSync(join(work, "sandbox-ready"))) {
             throw new Error(`the boot sandbox could not be set up: ${run.stderr}`);
         }
         const calls = readFileSync(join(state, "calls.log"), "utf8").split("\n").filter(Boolean);
@@ -210,6 +234,7 @@ exec env PATH=${bin}:"$PATH" bash ${work}/user-data.sh
             status: run.status,
             calls,
             log: existsSync(logPath) ? readFileSync(logPath, "utf8") : "",
+            output: `${run.stdout}${run.stderr}`,
             console: readFileSync(join(work, "console"), "utf8"),
             done: existsSync(upper("/var/lib/mqtt-edge/bootstrap-done")),
             files: Object.fromEntries(
