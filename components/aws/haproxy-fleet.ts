@@ -8,11 +8,10 @@
  * `pulumi up` waits for it (RefreshWait).
  *
  * Leaving hosts drain: when the group terminates an instance (scale-in or refresh) it first
- * deregisters it from the target group and waits for the deregistration delay before the
- * instance is terminated (EC2 Auto Scaling User Guide, "Use Elastic Load Balancing to distribute
- * incoming application traffic in your Auto Scaling group": "the instance is deregistered ...
- * and waits for the deregistration delay"); the NLB then closes what is left
- * (connection_termination, nlb.ts), and devices reconnect to the remaining hosts.
+ * deregisters it from the target group, whose deregistration delay then runs before the instance
+ * is terminated (the scaling activity shows WaitingForELBConnectionDraining meanwhile; NLB User
+ * Guide, "Deregistration delay", and repost.aws QUBxhYcFd_RrqBPHFJsVsPqQ). The NLB then closes
+ * what is left (connection_termination, nlb.ts) and devices reconnect to the remaining hosts.
  *
  * haproxy.cfg, certificates, keys and CRLs live in SSM (HostParameters); user-data only names
  * them. A changed file re-runs the ConfigSync association, which applies it host by host with
