@@ -123,9 +123,10 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
     return [
         bootstrapHeader({
             role: "haproxy",
-            // Without the AWS CLI (its package failed) the hook times out to ABANDON instead.
+            // Without the instance id (metadata failed) or the AWS CLI (its package failed) the
+            // hook times out to ABANDON instead.
             onFailure: [
-                "if command -v aws > /dev/null; then",
+                `if [ -n "\${instance_id:-}" ] && command -v aws > /dev/null; then`,
                 "    complete_launch ABANDON || true",
                 "fi",
             ].join("\n"),
