@@ -147,17 +147,27 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
 
     const haproxy = new HaproxyFleet("haproxy", {
         ...plans.haproxy,
+        ...(config.haproxy.minInstances !== undefined
+            ? { minInstances: config.haproxy.minInstances }
+            : {}),
+        ...(config.haproxy.maxInstances !== undefined
+            ? { maxInstances: config.haproxy.maxInstances }
+            : {}),
+        region: context.region,
+        refresh: {
+            instanceWarmupSeconds: config.haproxy.refreshWarmupSeconds,
+            checkpointPercentages: config.haproxy.refreshCheckpointPercentages,
+            checkpointDelaySeconds: config.haproxy.refreshCheckpointDelaySeconds,
+        },
         instanceType: config.haproxy.instanceType,
         subnets: network.proxySubnets,
         securityGroupId: groups.haproxyGroupId,
         targetGroupArn: nlb.targetGroupArn,
-        devicePort: config.nlb.devicePort,
         haproxyCfg,
         files: plans.haproxy.files.map(({ source, ...file }) => ({
             ...file,
             content: contentOf(source),
         })),
-        zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
         ...agentRoleStatements,
         tags,
     });
@@ -176,6 +186,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         emqxConf: renderEmqxConf(firstNode),
         ...(secrets.emqxLicenseKey ? { licenseKey: secrets.emqxLicenseKey } : {}),
         dataVolumeGiB: config.emqx.dataVolumeGiB,
+        ...(config.emqx.refreshNode !== undefined ? { refreshNode: config.emqx.refreshNode } : {}),
         ...(config.emqx.discovery === "dns" ? { discoverySrvName: emqxDiscoveryName(config) } : {}),
         ...agentRoleStatements,
         tags,
@@ -232,8 +243,9 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
             certPem: d.certPem,
             keyPem: d.keyPem,
         })),
-        haproxyHostnames: haproxy.hostnames,
-        haproxyInstanceIds: haproxy.instanceIds,
+        /** The HAProxy Auto Scaling group: its hosts come and go, so no per-host names or ids. */
+        haproxyGroupName: haproxy.groupName,
+        haproxyDesiredCapacity: haproxy.desiredCapacity,
         haproxyConfigHash: haproxy.configHash,
         emqxNodeNames: emqx.nodeNames,
         emqxHostnames: emqx.hostnames,

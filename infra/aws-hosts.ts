@@ -7,7 +7,7 @@ import type {
     EmqxHostPlan,
     HaproxyHostPlan,
     HostFileLayout,
-} from "../components/aws/host-user-data.ts";
+} from "../components/aws/host-plans.ts";
 import type { CloudWatchAgentSpec } from "../templates/cloud-init-cloudwatch-agent.ts";
 import type { EdgeConfig } from "./config.ts";
 import {
@@ -15,6 +15,7 @@ import {
     EMQX_DASHBOARD_PORT,
     EMQX_PROMETHEUS_PATH,
     HAPROXY_METRICS_PATH,
+    HEALTH_URI,
 } from "./edge-specs.ts";
 
 /** Which certificate, CA or CRL a HAProxy file holds; the program fills in the content. */
@@ -94,8 +95,13 @@ export function cloudWatchAgentSpecs(
     };
 }
 
+/** The HAProxy Auto Scaling group's name: fixed per stack, because the hosts name it. */
+export function haproxyGroupName(stack: string): string {
+    return `mqtt-edge-${stack}-haproxy`;
+}
+
 export function awsHostPlans(
-    config: Pick<EdgeConfig, "haproxy" | "emqx" | "alarms">,
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "nlb" | "alarms">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
@@ -105,10 +111,16 @@ export function awsHostPlans(
     return {
         haproxy: {
             instanceCount: config.haproxy.instances,
+            groupName: haproxyGroupName(stack),
             maxconn: config.haproxy.maxconn,
             configPath: awsHaproxyLayout.config,
             parameterPrefix: `/mqtt-edge/${stack}/haproxy`,
-            zoneName: config.emqx.privateZone,
+            healthCheck: {
+                port: config.haproxy.healthPort,
+                path: HEALTH_URI,
+                // The health bind takes PROXY v2 from the NLB in that mode (edge-specs.ts).
+                sendProxy: config.nlb.clientIpMode === "proxy-v2",
+            },
             files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
             ...(certificates.withCrl
                 ? {

@@ -31,6 +31,38 @@ export function checkCrossFields(c: EdgeConfig): void {
             `must exceed the HAProxy client/server timeout (${longestHaproxyTimeout}), or the NLB resets sessions HAProxy still holds`,
         );
     }
+    if (haproxy.minInstances !== undefined && haproxy.minInstances > haproxy.instances) {
+        fail(
+            "haproxy.minInstances",
+            haproxy.minInstances,
+            `must not exceed haproxy.instances (${haproxy.instances})`,
+        );
+    }
+    if (haproxy.maxInstances !== undefined && haproxy.maxInstances < haproxy.instances) {
+        fail(
+            "haproxy.maxInstances",
+            haproxy.maxInstances,
+            `must be at least haproxy.instances (${haproxy.instances})`,
+        );
+    }
+    const checkpoints = haproxy.refreshCheckpointPercentages;
+    if (
+        checkpoints.some((value, i) => i > 0 && value <= (checkpoints[i - 1] as number)) ||
+        (checkpoints.length > 0 && checkpoints.at(-1) !== 100)
+    ) {
+        fail(
+            "haproxy.refreshCheckpointPercentages",
+            checkpoints,
+            "must be ascending and end with 100, or be []",
+        );
+    }
+    if (emqx.refreshNode !== undefined && emqx.refreshNode > emqx.nodes) {
+        fail(
+            "emqx.refreshNode",
+            emqx.refreshNode,
+            `must be a node index from 1 to emqx.nodes (${emqx.nodes})`,
+        );
+    }
     if (haproxy.frontendMaxconn > haproxy.maxconn) {
         fail(
             "haproxy.frontendMaxconn",

@@ -94,7 +94,35 @@ const mqttSchema = z
 
 const haproxySchema = z
     .strictObject({
-        instances: int(1, 50).default(2).describe("HAProxy instances, spread across the zones."),
+        instances: int(1, 50)
+            .default(2)
+            .describe(
+                "HAProxy instances: the Auto Scaling group's desired capacity, spread across the zones.",
+            ),
+        minInstances: int(0, 50)
+            .optional()
+            .describe(
+                "Fewest HAProxy instances the Auto Scaling group keeps (at most instances); default 1.",
+            ),
+        maxInstances: int(1, 100)
+            .optional()
+            .describe(
+                "Most HAProxy instances the Auto Scaling group may run (at least instances); default 100. Twice instances or more lets a roll launch every new host before it terminates an old one.",
+            ),
+        refreshWarmupSeconds: int(0, 3600)
+            .default(120)
+            .describe(
+                "Instance refresh: seconds a new host serves before it counts as healthy and the roll moves on.",
+            ),
+        refreshCheckpointPercentages: z
+            .array(int(1, 100), { error: "must be a list of whole percentages" })
+            .default([])
+            .describe(
+                "Instance refresh: pause at these percentages of hosts replaced (ascending, ending with 100) for refreshCheckpointDelaySeconds; [] rolls without pauses.",
+            ),
+        refreshCheckpointDelaySeconds: int(0, 172_800)
+            .default(600)
+            .describe("Instance refresh: how long each checkpoint pauses."),
         instanceType: z
             .string()
             .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
@@ -196,6 +224,11 @@ const emqxSchema = z
                 "mqtt.peer_cert_as_username and peer_cert_as_clientid: the device CN from PROXY v2 (dn gives the CN too behind a proxy).",
             ),
         dataVolumeGiB: int(8, 16_384).default(20).describe("EBS volume for the EMQX data dir."),
+        refreshNode: int(1, 32)
+            .optional()
+            .describe(
+                "AWS: the one EMQX node (index) whose instance follows changed user-data, AMI or instance type in this up (replaced, keeping its name and data volume). Unset: no node instance changes.",
+            ),
         privateZone: dnsName()
             .default("emqx.internal")
             .describe("Route53 private zone; node i is emqx-i.<zone>."),

@@ -4,8 +4,9 @@
  * configuration in, texts out, through the same specs the program uses.
  */
 import {
+    emqxHostFiles,
+    emqxHostSettings,
     emqxUserData,
-    haproxyHostnames,
     haproxyUserData,
 } from "../components/aws/host-user-data.ts";
 import { planSubnets } from "../components/aws/subnet-plan.ts";
@@ -93,8 +94,16 @@ export function renderStackFiles(
             serverKeyAlgorithms: config.pki.serverKeyAlgorithms,
             withCrl,
         });
-        for (const hostname of haproxyHostnames(plans.haproxy)) {
-            files.set(`cloud-init/${hostname}.sh`, haproxyUserData(plans.haproxy, hostname));
+        // One user-data for every host of the HAProxy group: its launch template's.
+        files.set("cloud-init/haproxy.sh", haproxyUserData(plans.haproxy));
+        // The settings every EMQX node gets from SSM besides emqx.conf: version, peers, limits.
+        const settings = emqxHostSettings(
+            plans.emqx,
+            emqxNodes(config).map((node) => node.nodeName),
+        );
+        for (const file of emqxHostFiles(plans.emqx)) {
+            const content = settings[file.key];
+            if (content !== undefined) files.set(`emqx-host-settings${file.path}`, content);
         }
         for (const node of emqxNodes(config)) {
             files.set(

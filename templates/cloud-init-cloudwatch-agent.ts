@@ -17,7 +17,7 @@
  * CloudWatch-Agent-PrometheusEC2 (`logs.metrics_collected.prometheus`, `emf_processor`) and
  * CloudWatch-Agent-custom-metrics-statsd (`name:value|g|#key:value`).
  */
-import { writeFileCommand } from "./cloud-init-debian-host.ts";
+import { NETWORK_STEP_RETRY_SECONDS, writeFileCommand } from "./cloud-init-debian-host.ts";
 import { requireAbsolutePath, requireInteger, shellQuote } from "./cloud-init-shell-quote.ts";
 
 /** Which host group the agent runs on; the `Group` dimension of every metric. */
@@ -299,7 +299,8 @@ ExecStart=${HOST_METRICS_SCRIPT_PATH}
 `;
     return [
         "# CloudWatch agent: memory, the loopback Prometheus exporter, and the host metrics script.",
-        `curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \\
+        `retry ${NETWORK_STEP_RETRY_SECONDS} "download the CloudWatch agent" curl -fsSL --max-time 120 \\
+    -o /tmp/amazon-cloudwatch-agent.deb \\
     https://amazoncloudwatch-agent.s3.amazonaws.com/debian/${debianArch}/latest/amazon-cloudwatch-agent.deb`,
         "dpkg -i -E /tmp/amazon-cloudwatch-agent.deb",
         "rm -f /tmp/amazon-cloudwatch-agent.deb",

@@ -7,10 +7,14 @@ import {
     cloudWatchAgentCommands,
 } from "./cloud-init-cloudwatch-agent.ts";
 import {
+    BOOTSTRAP_DONE_PATH,
+    bootstrapDoneCommands,
     bootstrapHeader,
     debianArchitecture,
     type HostArchitecture,
+    installPackagesCommands,
     installSsmAgentCommands,
+    NETWORK_STEP_RETRY_SECONDS,
     writeFileCommand,
 } from "./cloud-init-debian-host.ts";
 import {
@@ -20,12 +24,15 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
-import { requireAbsolutePath, requireInteger, shellQuote } from "./cloud-init-shell-quote.ts";
+import {
+    requireAbsolutePath,
+    requireInteger,
+    requirePlainToken,
+    shellQuote,
+} from "./cloud-init-shell-quote.ts";
 
 /** Everything an HAProxy host's bootstrap needs; no secret and no file content in here. */
 export interface HaproxyUserDataSpec {
-    /** Fully qualified host name, e.g. `haproxy-1.edge.internal`. */
-    hostname: string;
     /** CPU architecture of the instance type (selects the SSM agent package). */
     architecture: HostArchitecture;
     /** HAProxy global maxconn; file-descriptor and kernel limits are sized from it. */
@@ -38,7 +45,40 @@ export interface HaproxyUserDataSpec {
     runtimeApi?: HaproxyRuntimeApiSpec;
     /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
     cloudWatchAgent?: CloudWatchAgentSpec;
+    /** The health endpoint the NLB checks; the host is ready only once it answers 200 locally. */
+    healthCheck: HaproxyHealthCheckSpec;
+    /** The Auto Scaling group's launch lifecycle hook the host completes when its bootstrap ends. */
+    lifecycleHook: LaunchLifecycleHookSpec;
 }
+
+/** HAProxy's HTTP health frontend, as the NLB reaches it. */
+export interface HaproxyHealthCheckSpec {
+    /** Port of the health frontend. */
+    port: number;
+    /** Path that answers 200 while HAProxy has a usable EMQX server, e.g. `/healthz`. */
+    path: string;
+    /** The bind wants a PROXY header (NLB in proxy-v2 mode); curl then sends one. */
+    sendProxy: boolean;
+}
+
+/**
+ * The launch lifecycle hook of the group the host belongs to. The instance stays in
+ * Pending:Wait, outside the target group, until it completes the hook: CONTINUE once its
+ * bootstrap checks passed, ABANDON when they failed, so the group replaces it and an instance
+ * refresh stops (https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html).
+ */
+export interface LaunchLifecycleHookSpec {
+    /** Name of the Auto Scaling group. */
+    groupName: string;
+    /** Name of the launch hook. */
+    hookName: string;
+}
+
+/**
+ * How long a new host waits for its health endpoint: it answers 200 only once an EMQX node
+ * accepts connections, which on a new stack means after the nodes' own bootstrap.
+ */
+export const HAPROXY_HEALTH_WAIT_SECONDS = 900;
 
 /**
  * A change that touches only CRL files needs no reload: `set ssl crl-file` + `commit ssl
@@ -54,11 +94,19 @@ export interface HaproxyRuntimeApiSpec {
     crlPaths: string[];
 }
 
+/** How long an apply run waits for another one (boot or State Manager) to finish. */
+export const HAPROXY_APPLY_LOCK_WAIT_SECONDS = 600;
+
 /** Where the HAProxy apply script lives; the SSM document runs it. */
 export const HAPROXY_APPLY_SCRIPT_PATH = "/usr/local/sbin/mqtt-edge-apply-haproxy";
 const MANIFEST_PATH = "/etc/mqtt-edge/haproxy-files.manifest";
 
-/** Validates `spec` and returns a bash user-data script. */
+/**
+ * Validates `spec` and returns the bash user-data every HAProxy host of the group shares. Order
+ * matters: the SSM agent first (a host that fails later stays reachable), then packages, limits,
+ * files, HAProxy, the readiness checks, and only then CONTINUE on the lifecycle hook, which puts
+ * the host into the target group.
+ */
 export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
     requireInteger("maxconn", spec.maxconn, 1, 10_000_000);
     requireAbsolutePath("configPath", spec.configPath);
@@ -67,12 +115,48 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
             `files: no entry writes configPath ${JSON.stringify(spec.configPath)}; list haproxy.cfg among the files`,
         );
     }
+    requireInteger("healthCheck.port", spec.healthCheck.port, 1, 65_535);
+    if (!/^\/[A-Za-z0-9/_.-]*$/.test(spec.healthCheck.path)) {
+        throw new Error(
+            `healthCheck.path: ${JSON.stringify(spec.healthCheck.path)} is not allowed; use an absolute URL path such as /healthz`,
+        );
+    }
+    const { groupName, hookName } = spec.lifecycleHook;
+    requirePlainToken("lifecycleHook.groupName", groupName);
+    requirePlainToken("lifecycleHook.hookName", hookName);
     const limits = { maxConnections: spec.maxconn, socketsPerConnection: 2 } as const;
+    const healthUrl = `http://127.0.0.1:${spec.healthCheck.port}${spec.healthCheck.path}`;
+    const proxyFlag = spec.healthCheck.sendProxy ? " --haproxy-protocol" : "";
     return [
-        bootstrapHeader("haproxy", spec.hostname),
-        "apt-get update -q",
-        "apt-get install -y -q --no-install-recommends haproxy awscli python3 curl ca-certificates socat",
-        "",
+        bootstrapHeader({
+            role: "haproxy",
+            // Without the instance id (metadata failed) or the AWS CLI (its package failed) the
+            // hook times out to ABANDON instead.
+            onFailure: [
+                `if [ -n "\${instance_id:-}" ] && command -v aws > /dev/null; then`,
+                "    complete_launch ABANDON || true",
+                "fi",
+            ].join("\n"),
+        }),
+        `# complete_launch CONTINUE|ABANDON: tell the Auto Scaling group whether this host may serve.
+complete_launch() {
+    retry ${NETWORK_STEP_RETRY_SECONDS} "complete the launch lifecycle action with $1" \\
+        aws autoscaling complete-lifecycle-action --region "\${region}" \\
+        --auto-scaling-group-name ${shellQuote(groupName)} --lifecycle-hook-name ${shellQuote(hookName)} \\
+        --instance-id "\${instance_id}" --lifecycle-action-result "$1"
+}
+`,
+        installSsmAgentCommands(spec.architecture),
+        'bootstrap_step="packages"',
+        installPackagesCommands([
+            "haproxy",
+            "awscli",
+            "python3",
+            "curl",
+            "ca-certificates",
+            "socat",
+        ]),
+        'bootstrap_step="kernel and descriptor limits"',
         writeFileCommand("/etc/sysctl.d/60-mqtt-edge.conf", "0644", renderSysctlConf(limits)),
         // -e: a key this kernel lacks is skipped instead of failing the boot.
         "sysctl -e -p /etc/sysctl.d/60-mqtt-edge.conf",
@@ -84,6 +168,7 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         ),
         "systemctl daemon-reload",
         "",
+        'bootstrap_step="files from SSM"',
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
         writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
         writeFileCommand(
@@ -100,7 +185,15 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         ...(spec.cloudWatchAgent
             ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
             : []),
-        installSsmAgentCommands(spec.architecture),
+        'bootstrap_step="readiness"',
+        `haproxy -c -q -f ${shellQuote(spec.configPath)}`,
+        "systemctl is-active --quiet haproxy",
+        `retry ${HAPROXY_HEALTH_WAIT_SECONDS} "health endpoint ${healthUrl} answers 200" \\
+    curl -fsS --max-time 5${proxyFlag} -o /dev/null ${shellQuote(healthUrl)}`,
+        bootstrapDoneCommands("haproxy"),
+        'bootstrap_step="lifecycle hook"',
+        "complete_launch CONTINUE",
+        "",
     ].join("\n");
 }
 
@@ -118,6 +211,8 @@ export interface HaproxyApplyScriptSpec {
     workDir?: string;
     /** Swap CRL-only changes in through the runtime API; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /** Marker of a finished bootstrap; default the one user-data writes. */
+    bootstrapDonePath?: string;
 }
 
 /**
@@ -138,6 +233,10 @@ export function renderHaproxyApplyScript(spec: HaproxyApplyScriptSpec): string {
         spec.lockPath ?? "/run/lock/mqtt-edge-haproxy.lock",
     );
     const workDir = requireAbsolutePath("workDir", spec.workDir ?? "/run");
+    const bootstrapDone = requireAbsolutePath(
+        "bootstrapDonePath",
+        spec.bootstrapDonePath ?? BOOTSTRAP_DONE_PATH,
+    );
     const statsSocket = spec.runtimeApi
         ? requireAbsolutePath("runtimeApi.statsSocketPath", spec.runtimeApi.statsSocketPath)
         : "";
@@ -162,8 +261,15 @@ while [ "$#" -gt 0 ]; do
     shift
 done
 
+# State Manager reaches a host as soon as its SSM agent runs, which is early in the bootstrap; the
+# bootstrap applies the newest files itself.
+if [ "\${boot}" = false ] && [ ! -e ${bootstrapDone} ]; then
+    echo "bootstrap of this host not finished; it applies the current files itself"
+    exit 0
+fi
+
 exec 9> ${lockPath}
-flock -w 600 9
+flock -w ${HAPROXY_APPLY_LOCK_WAIT_SECONDS} 9
 
 staging=$(mktemp -d ${workDir}/mqtt-edge-haproxy-staging.XXXXXX)
 backup=$(mktemp -d ${workDir}/mqtt-edge-haproxy-backup.XXXXXX)
@@ -214,6 +320,13 @@ is_crl_path() {
     return 1
 }
 
+# crl_payload <path>: the runtime API command that stages a new CRL file, its PEM inline.
+crl_payload() {
+    printf 'set ssl crl-file %s <<\\n' "$1"
+    cat "$1"
+    printf '\\n'
+}
+
 # Only CRLs changed, and HAProxy's runtime API takes each new one: no reload, no session lost.
 swap_crls_at_runtime() {
     local path answer
@@ -222,14 +335,13 @@ swap_crls_at_runtime() {
         is_crl_path "\${path}" || return 1
     done
     for path in "\${changed_paths[@]}"; do
-        answer=$({ printf 'set ssl crl-file %s <<\n' "\${path}"; cat "\${path}"; printf '\n'; } \
-            | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") || return 1
+        answer=$(crl_payload "\${path}" | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") || return 1
         case "\${answer}" in
             *"transaction created"*) ;;
             *) echo "set ssl crl-file \${path}: \${answer}" >&2; return 1 ;;
         esac
-        answer=$(printf 'commit ssl crl-file %s\n' "\${path}" \
-            | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") || return 1
+        answer=$(printf 'commit ssl crl-file %s\\n' "\${path}" | socat -t 10 - "UNIX-CONNECT:\${stats_socket}") \\
+            || return 1
         case "\${answer}" in
             *Success*) ;;
             *) echo "commit ssl crl-file \${path}: \${answer}" >&2; return 1 ;;

@@ -7,6 +7,11 @@
  * re-applies it, never the instance.
  */
 import { createHash } from "node:crypto";
+import {
+    instanceMetadataFunction,
+    NETWORK_STEP_RETRY_SECONDS,
+    retryFunction,
+} from "./cloud-init-debian-host.ts";
 import { requireAbsolutePath, requirePlainToken } from "./cloud-init-shell-quote.ts";
 
 /** One file on the host whose content lives in one SSM parameter. */
@@ -79,11 +84,15 @@ function sha256Hex(text: string): string {
     return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
+/** How long one SSM read may keep retrying (waits between tries), in seconds. */
+export const PARAMETER_READ_RETRY_SECONDS = 120;
+
 /**
  * The fetch script: `mqtt-edge-fetch-parameters <manifest> <staging-dir>` writes every listed
  * parameter to `<staging-dir><path>` with its mode and owner, then prints the content hash.
  * Values go from the AWS CLI's JSON through python3 (a dependency of Debian's awscli) straight to
- * the file: byte-exact, and never on a command line, in a variable or in a log.
+ * the file: byte-exact, and never on a command line, in a variable or in a log. Each read is
+ * retried: right after launch the instance role may not have propagated yet, and SSM throttles.
  */
 export function renderFetchParametersScript(): string {
     return `#!/bin/bash
@@ -95,10 +104,16 @@ umask 077
 manifest="$1"
 staging="$2"
 
-imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-AWS_DEFAULT_REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: \${imds_token}" \\
-    http://169.254.169.254/latest/meta-data/placement/region)
+${retryFunction()}
+${instanceMetadataFunction()}
+# read_parameter <name> <file>: the parameter's value, byte-exact, into the file.
+read_parameter() {
+    aws ssm get-parameter --name "$1" --with-decryption --output json \\
+        | python3 -c 'import json, sys; sys.stdout.buffer.write(json.load(sys.stdin)["Parameter"]["Value"].encode("utf-8"))' \\
+        > "$2"
+}
+
+AWS_DEFAULT_REGION=$(retry ${NETWORK_STEP_RETRY_SECONDS} "read the region from instance metadata" imds placement/region)
 export AWS_DEFAULT_REGION
 
 hashes=""
@@ -106,9 +121,7 @@ while read -r parameter path mode owner; do
     [ -n "\${parameter}" ] || continue
     target="\${staging}\${path}"
     install -d -m 0700 "$(dirname "\${target}")"
-    aws ssm get-parameter --name "\${parameter}" --with-decryption --output json \\
-        | python3 -c 'import json, sys; sys.stdout.buffer.write(json.load(sys.stdin)["Parameter"]["Value"].encode("utf-8"))' \\
-        > "\${target}"
+    retry ${PARAMETER_READ_RETRY_SECONDS} "read \${parameter} from SSM" read_parameter "\${parameter}" "\${target}"
     chmod "\${mode}" "\${target}"
     chown "\${owner}" "\${target}"
     hashes+="$(sha256sum < "\${target}" | cut -d ' ' -f 1)"$'\\n'

@@ -6,7 +6,9 @@
  * updated ("By default, when you update an association, the system runs it immediately after it
  * is updated", UpdateAssociation ApplyOnlyAtCronInterval,
  * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_UpdateAssociation.html).
- * It also runs on instances that join the group later. One host at a time, stop at the first error.
+ * It also runs on instances that join the group later, and on a schedule (drift repair: a host
+ * whose files were changed by hand, or whose run failed, is put back; a run on a host that already
+ * has the content is a no-op). One host at a time, stop at the first error.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -23,11 +25,25 @@ export interface ConfigSyncArgs {
     readonly contentHash: pulumi.Input<string>;
     /** How long one host may take to apply, in seconds. */
     readonly hostTimeoutSeconds: number;
+    /**
+     * State Manager schedule for drift repair, default every 30 minutes. The association still runs
+     * immediately after every update (ApplyOnlyAtCronInterval stays false).
+     */
+    readonly scheduleExpression?: string;
     /** What the association does, for the document description. */
     readonly description: string;
     /** Tags for the document and the association. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * Longest run of the apply script on one host. aws:runShellScript allows up to 172800 s; eight
+ * hours is far beyond any bounded apply and still ends a stuck one the same working day.
+ */
+const MAX_HOST_TIMEOUT_SECONDS = 28_800;
+
+/** Drift repair: how often State Manager re-applies a group's files by default. */
+export const DEFAULT_SYNC_SCHEDULE = "rate(30 minutes)";
 
 /** Builds the SSM Command document (schema 2.2) that runs the apply script. */
 export function applyDocumentContent(
@@ -43,10 +59,10 @@ export function applyDocumentContent(
     if (
         !Number.isInteger(hostTimeoutSeconds) ||
         hostTimeoutSeconds < 60 ||
-        hostTimeoutSeconds > 3600
+        hostTimeoutSeconds > MAX_HOST_TIMEOUT_SECONDS
     ) {
         throw new Error(
-            `hostTimeoutSeconds: ${hostTimeoutSeconds} is not allowed; use a whole number from 60 to 3600`,
+            `hostTimeoutSeconds: ${hostTimeoutSeconds} is not allowed; use a whole number from 60 to ${MAX_HOST_TIMEOUT_SECONDS}`,
         );
     }
     return JSON.stringify({
@@ -103,6 +119,7 @@ export class ConfigSync extends pulumi.ComponentResource {
                 parameters: { contentHash: args.contentHash },
                 // One host at a time, and the first failure stops the roll: a config that fails
                 // `haproxy -c` or keeps an EMQX node down never reaches the next host.
+                scheduleExpression: args.scheduleExpression ?? DEFAULT_SYNC_SCHEDULE,
                 maxConcurrency: "1",
                 maxErrors: "0",
                 complianceSeverity: "HIGH",

@@ -3,24 +3,42 @@
  * volume and an A record `emqx-<n>.<zone>`; node name `emqx@emqx-<n>.<zone>`. The Erlang cookie
  * and the dashboard password are generated once, kept as Pulumi secrets, stored as one SSM
  * SecureString env file and fetched at boot into a root-only file; user-data never holds them.
- * A changed emqx.conf re-runs the ConfigSync association, which restarts one node at a time and
- * waits for it to report running before the next.
+ * A changed emqx.conf, secret, limit or EMQX version re-runs the ConfigSync association, which
+ * restarts one node at a time and waits until it runs and sees every other node before the next.
+ *
+ * Nodes are pets: an instance is never replaced by an ordinary `pulumi up`. Its user-data holds
+ * only what the node keeps for life, and changes to user-data, AMI and instance type are ignored
+ * (ignoreChanges). Pulumi then keeps the recorded values even when the instance is replaced
+ * (pulumi/pulumi#2657: ignored inputs are taken from the old state), so moving one node to new
+ * values is explicit: `refreshNode` lifts the ignore for that one node (docs/aws.md).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudWatchAgentSpec } from "../../templates/cloud-init-cloudwatch-agent.ts";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
-import { EMQX_APPLY_SCRIPT_PATH } from "../../templates/cloud-init-emqx.ts";
+import { NETWORK_STEP_RETRY_SECONDS } from "../../templates/cloud-init-debian-host.ts";
+import {
+    EMQX_APPLY_LOCK_WAIT_SECONDS,
+    EMQX_APPLY_SCRIPT_PATH,
+    EMQX_CLUSTER_READY_SECONDS,
+    EMQX_NODE_READY_SECONDS,
+} from "../../templates/cloud-init-emqx.ts";
+import { PARAMETER_READ_RETRY_SECONDS } from "../../templates/cloud-init-host-files.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
 import { createEmqxCredentials } from "../emqx-credentials.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { emqxNodeHostname } from "./emqx-node-names.ts";
-import { CONFIG_GROUP_TAG, type HostZone } from "./haproxy-fleet.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
+import { CONFIG_GROUP_TAG, type HostZone } from "./host-plans.ts";
 import { HostRole, type PolicyStatement } from "./host-role.ts";
-import { emqxHostFiles, emqxUserData } from "./host-user-data.ts";
+import {
+    EMQX_RESERVED_FILE_KEYS,
+    emqxHostFiles,
+    emqxHostSettings,
+    emqxUserData,
+} from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
 import { EMQX_DASHBOARD_PORT, EMQX_DISTRIBUTION_PORT } from "./security-groups.ts";
 
@@ -53,7 +71,10 @@ export interface EmqxClusterArgs {
      * and dashboard password come from the environment (EMQX_* env overrides emqx.conf).
      */
     readonly emqxConf: pulumi.Input<string>;
-    /** More files for the nodes (ACL, bootstrap API keys); keys `emqx.conf` and `secrets.env` are reserved. */
+    /**
+     * More files for the nodes (ACL, bootstrap API keys); keys `emqx.conf`, `secrets.env` and the
+     * host settings' (`emqx-version`, `cluster-nodes`, `sysctl.conf`, `emqx-limits.conf`) are reserved.
+     */
     readonly extraFiles?: readonly HostFileInput[];
     /** EMQX license key (needed for a cluster on 5.9+); stored with the other secrets. */
     readonly licenseKey?: pulumi.Input<string>;
@@ -71,6 +92,12 @@ export interface EmqxClusterArgs {
     readonly cloudWatchAgent?: CloudWatchAgentSpec;
     /** More statements for the hosts' role, e.g. the agent's (components/aws/host-metrics.ts). */
     readonly extraRoleStatements?: pulumi.Input<PolicyStatement[]>;
+    /**
+     * Index (1-based) of the one node whose instance follows changed user-data, AMI or instance
+     * type: replaced (or stopped and started, for the type alone) by this `up`. Leave unset
+     * otherwise; every other node keeps its instance.
+     */
+    readonly refreshNode?: number;
     /** Tags for every resource. */
     readonly tags?: Record<string, string>;
 }
@@ -113,12 +140,22 @@ export class EmqxCluster extends pulumi.ComponentResource {
                 `dataVolumeGiB: ${args.dataVolumeGiB} is not allowed; use a whole number from 8 to 16384`,
             );
         }
-        const reserved = (args.extraFiles ?? []).find(
-            (file) => file.key === "emqx.conf" || file.key === "secrets.env",
+        const reserved = (args.extraFiles ?? []).find((file) =>
+            EMQX_RESERVED_FILE_KEYS.includes(file.key),
         );
         if (reserved) {
             throw new Error(
-                `extraFiles: key ${JSON.stringify(reserved.key)} is not allowed; emqx.conf and secrets.env are reserved`,
+                `extraFiles: key ${JSON.stringify(reserved.key)} is not allowed; ${EMQX_RESERVED_FILE_KEYS.join(", ")} are reserved`,
+            );
+        }
+        if (
+            args.refreshNode !== undefined &&
+            (!Number.isInteger(args.refreshNode) ||
+                args.refreshNode < 1 ||
+                args.refreshNode > args.nodeCount)
+        ) {
+            throw new Error(
+                `refreshNode: ${args.refreshNode} is not allowed; use a node index from 1 to ${args.nodeCount}, or leave it unset`,
             );
         }
         const architecture = args.architecture ?? "x86_64";
@@ -132,6 +169,19 @@ export class EmqxCluster extends pulumi.ComponentResource {
                 renderEmqxSecretsEnvFile({ erlangCookie, dashboardPassword, licenseKey }),
             );
 
+        this.hostnames = Array.from({ length: args.nodeCount }, (_, index) =>
+            emqxNodeHostname(args.zone.zoneName, index + 1),
+        );
+        this.nodeNames = this.hostnames.map((hostname) => `emqx@${hostname}`);
+        const settings = emqxHostSettings(args, this.nodeNames);
+        const contentOf = (key: string): pulumi.Input<string> => {
+            if (key === "emqx.conf") return args.emqxConf;
+            if (key === "secrets.env") return pulumi.secret(secretsEnv);
+            return (
+                settings[key] ?? args.extraFiles?.find((extra) => extra.key === key)?.content ?? ""
+            );
+        };
+
         const parameters = new HostParameters(
             `${name}-files`,
             {
@@ -139,13 +189,7 @@ export class EmqxCluster extends pulumi.ComponentResource {
                 // Contents by key, in the order emqxHostFiles gives (the manifest's order).
                 files: emqxHostFiles(args).map((file) => ({
                     ...file,
-                    content:
-                        file.key === "emqx.conf"
-                            ? args.emqxConf
-                            : file.key === "secrets.env"
-                              ? pulumi.secret(secretsEnv)
-                              : (args.extraFiles?.find((extra) => extra.key === file.key)
-                                    ?.content ?? ""),
+                    content: contentOf(file.key),
                 })),
                 tags,
             },
@@ -162,11 +206,6 @@ export class EmqxCluster extends pulumi.ComponentResource {
             { parent: this },
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });
-
-        this.hostnames = Array.from({ length: args.nodeCount }, (_, index) =>
-            emqxNodeHostname(args.zone.zoneName, index + 1),
-        );
-        this.nodeNames = this.hostnames.map((hostname) => `emqx@${hostname}`);
 
         const instances = this.hostnames.map((hostname, index) => {
             const subnet = roundRobin(args.subnets, index);
@@ -198,7 +237,13 @@ export class EmqxCluster extends pulumi.ComponentResource {
                     rootVolumeGiB: args.rootVolumeGiB ?? 16,
                     tags: { ...nodeTags, [CONFIG_GROUP_TAG]: args.parameterPrefix },
                 }),
-                { parent: this, dependsOn: [parameters, role], ignoreChanges: ["ami"] },
+                {
+                    parent: this,
+                    dependsOn: [parameters, role],
+                    // A node keeps its instance: what changes reaches it through the association.
+                    ignoreChanges:
+                        args.refreshNode === index + 1 ? [] : ["ami", "userData", "instanceType"],
+                },
             );
             new aws.ec2.VolumeAttachment(
                 `${name}-${index + 1}-data`,
@@ -248,8 +293,17 @@ export class EmqxCluster extends pulumi.ComponentResource {
                 targetTagValue: args.parameterPrefix,
                 applyScriptPath: EMQX_APPLY_SCRIPT_PATH,
                 contentHash: parameters.contentHash,
-                hostTimeoutSeconds: 900,
-                description: "mqtt-edge: install emqx.conf and secrets; restart one node at a time",
+                // The lock wait behind another run, one bounded SSM read per file, an EMQX
+                // upgrade (two retried apt steps and the install), then readiness and the
+                // cluster check (seconds).
+                hostTimeoutSeconds:
+                    EMQX_APPLY_LOCK_WAIT_SECONDS +
+                    emqxHostFiles(args).length * (PARAMETER_READ_RETRY_SECONDS + 30) +
+                    3 * NETWORK_STEP_RETRY_SECONDS +
+                    EMQX_NODE_READY_SECONDS +
+                    EMQX_CLUSTER_READY_SECONDS,
+                description:
+                    "mqtt-edge: install emqx.conf, secrets and host settings; upgrade; restart one node at a time until it rejoins",
                 tags,
             },
             { parent: this, dependsOn: [parameters, ...instances] },

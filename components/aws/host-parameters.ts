@@ -10,20 +10,12 @@ import {
     type HostFileSource,
     hostFilesContentHash,
 } from "../../templates/cloud-init-host-files.ts";
-import { hostFileSources } from "./host-user-data.ts";
+import { type HostFileLayout, hostFileSources } from "./host-plans.ts";
 
-/** One file the hosts fetch. */
-export interface HostFileInput {
-    /** Short name, unique in the group; the parameter is `<parameterPrefix>/<key>`. */
-    readonly key: string;
-    /** Absolute path on the host. */
-    readonly path: string;
+/** One file the hosts fetch: where it goes, and its content. */
+export interface HostFileInput extends HostFileLayout {
     /** File content. Pass secrets (private keys, env files with passwords) as Pulumi secrets. */
     readonly content: pulumi.Input<string>;
-    /** Octal mode; default `0644`. Use `0600` for keys and secret env files. */
-    readonly mode?: string;
-    /** `user:group`; default `root:root`. */
-    readonly owner?: string;
 }
 
 /** Arguments of {@link HostParameters}. */

@@ -63,6 +63,8 @@ export function parameterReadPolicy(parameterArns: string[], keyArn: string): st
 export class HostRole extends pulumi.ComponentResource {
     /** ARN of the role. */
     public readonly roleArn: pulumi.Output<string>;
+    /** Name of the role, for policies a group adds for itself (e.g. its lifecycle hook). */
+    public readonly roleName: pulumi.Output<string>;
     /** Name of the instance profile to launch the hosts with. */
     public readonly instanceProfileName: pulumi.Output<string>;
 
@@ -120,6 +122,7 @@ export class HostRole extends pulumi.ComponentResource {
             { parent: this },
         );
         this.roleArn = role.arn;
+        this.roleName = role.name;
         this.instanceProfileName = profile.name;
         this.registerOutputs({
             roleArn: this.roleArn,

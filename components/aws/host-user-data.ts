@@ -1,80 +1,26 @@
 /**
  * What the AWS hosts' user-data is made from, as pure functions: the manifest of files each host
- * fetches from SSM, host names, and the rendered user-data. The components call these, and so
- * does `npm run render`, which therefore writes exactly what the hosts get without loading any
- * Pulumi package.
+ * fetches from SSM, the EMQX nodes' shared settings, and the rendered user-data. The components
+ * call these, and so does `npm run render`, which therefore writes exactly what the hosts get
+ * without loading any Pulumi package.
  */
-import { renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
+import {
+    EMQX_CLUSTER_NODES_FILE_PATH,
+    EMQX_LIMITS_DROP_IN_PATH,
+    EMQX_SYSCTL_PATH,
+    EMQX_VERSION_FILE_PATH,
+    renderEmqxHostSettings,
+    renderEmqxUserData,
+} from "../../templates/cloud-init-emqx.ts";
 import { renderHaproxyUserData } from "../../templates/cloud-init-haproxy.ts";
 import {
-    type HostFileSource,
-    validateHostFileSource,
-} from "../../templates/cloud-init-host-files.ts";
-import type { EmqxClusterArgs } from "./emqx-cluster.ts";
-import type { HaproxyFleetArgs } from "./haproxy-fleet.ts";
-import type { HostFileInput } from "./host-parameters.ts";
-
-/** Where one file goes, without its content: what user-data and the manifest need. */
-export type HostFileLayout = Omit<HostFileInput, "content">;
-
-/**
- * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, mode
- * default 0644, owner default root:root. Pure, so the render CLI derives the same user-data.
- */
-export function hostFileSources(
-    parameterPrefix: string,
-    files: readonly HostFileLayout[],
-): HostFileSource[] {
-    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(parameterPrefix)) {
-        throw new Error(
-            `parameterPrefix: ${JSON.stringify(parameterPrefix)} is not allowed; use an SSM path like /mqtt-edge/dev/haproxy`,
-        );
-    }
-    const keys = new Set<string>();
-    return files.map((file, index) => {
-        if (!/^[A-Za-z0-9_.-]+$/.test(file.key) || keys.has(file.key)) {
-            throw new Error(
-                `files[${index}].key: ${JSON.stringify(file.key)} is not allowed; use a unique name of letters, digits and _.-`,
-            );
-        }
-        keys.add(file.key);
-        return validateHostFileSource(
-            {
-                parameterName: `${parameterPrefix}/${file.key}`,
-                path: file.path,
-                mode: file.mode ?? "0644",
-                owner: file.owner ?? "root:root",
-            },
-            `files[${index}]`,
-        );
-    });
-}
-
-/** What each host's user-data is made from: the plain part of {@link HaproxyFleetArgs}. */
-export type HaproxyHostPlan = Pick<
-    HaproxyFleetArgs,
-    | "instanceCount"
-    | "architecture"
-    | "maxconn"
-    | "configPath"
-    | "parameterPrefix"
-    | "hostnamePrefix"
-    | "runtimeApi"
-    | "cloudWatchAgent"
-> & {
-    /** The files besides haproxy.cfg, without content. */
-    readonly files: readonly HostFileLayout[];
-    /** Name of the zone the hosts are registered in, if any. */
-    readonly zoneName?: string;
-};
-
-/** Host names in index order: `<prefix>-<n>.<zone>`. */
-export function haproxyHostnames(plan: HaproxyHostPlan): string[] {
-    const prefix = plan.hostnamePrefix ?? "haproxy";
-    return Array.from({ length: plan.instanceCount }, (_, index) =>
-        plan.zoneName ? `${prefix}-${index + 1}.${plan.zoneName}` : `${prefix}-${index + 1}`,
-    );
-}
+    DEFAULT_HAPROXY_CONFIG_PATH,
+    type EmqxHostPlan,
+    HAPROXY_LAUNCH_HOOK_NAME,
+    type HaproxyHostPlan,
+    type HostFileLayout,
+    hostFileSources,
+} from "./host-plans.ts";
 
 /** Every file a host fetches, haproxy.cfg first, as the manifest lists them. */
 export function haproxyHostFiles(plan: HaproxyHostPlan): HostFileLayout[] {
@@ -84,45 +30,68 @@ export function haproxyHostFiles(plan: HaproxyHostPlan): HostFileLayout[] {
     ];
 }
 
-/** One host's user-data; pure, so `npm run render` writes exactly what the hosts get. */
-export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string {
+/**
+ * The user-data every host of the group shares (the launch template's); pure, so
+ * `npm run render` writes exactly what the hosts get.
+ */
+export function haproxyUserData(plan: HaproxyHostPlan): string {
     return renderHaproxyUserData({
-        hostname,
         architecture: plan.architecture ?? "x86_64",
         maxconn: plan.maxconn,
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
         ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
+        healthCheck: plan.healthCheck,
+        lifecycleHook: { groupName: plan.groupName, hookName: HAPROXY_LAUNCH_HOOK_NAME },
     });
 }
-
-export const DEFAULT_HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
 
 const CONFIG_PATH = "/etc/emqx/emqx.conf";
 const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
 
-/** What each node's user-data is made from: the plain part of {@link EmqxClusterArgs}. */
-export type EmqxHostPlan = Pick<
-    EmqxClusterArgs,
-    | "architecture"
-    | "emqxVersion"
-    | "maxConnections"
-    | "dataDir"
-    | "parameterPrefix"
-    | "cloudWatchAgent"
-> & {
-    /** Files besides emqx.conf and the secrets file, without content. */
-    readonly extraFiles?: readonly HostFileLayout[];
-};
+/** The settings every node shares besides emqx.conf, by key, at the paths the template uses. */
+const EMQX_SETTINGS_FILES: readonly HostFileLayout[] = [
+    { key: "emqx-version", path: EMQX_VERSION_FILE_PATH },
+    { key: "cluster-nodes", path: EMQX_CLUSTER_NODES_FILE_PATH },
+    { key: "sysctl.conf", path: EMQX_SYSCTL_PATH },
+    { key: "emqx-limits.conf", path: EMQX_LIMITS_DROP_IN_PATH },
+];
 
-/** Every file a node fetches, as the manifest lists them: emqx.conf, the secrets file, extras. */
+/**
+ * Every file a node fetches, as the manifest lists them: emqx.conf, the secrets file, the shared
+ * settings, extras.
+ */
 export function emqxHostFiles(plan: EmqxHostPlan): HostFileLayout[] {
     return [
         { key: "emqx.conf", path: CONFIG_PATH, mode: "0640", owner: "root:emqx" },
         { key: "secrets.env", path: SECRETS_ENV_PATH, mode: "0600", owner: "root:root" },
+        ...EMQX_SETTINGS_FILES,
         ...(plan.extraFiles ?? []),
     ];
+}
+
+/** Keys of the files {@link emqxHostFiles} reserves; extra files may not use them. */
+export const EMQX_RESERVED_FILE_KEYS: readonly string[] = [
+    "emqx.conf",
+    "secrets.env",
+    ...EMQX_SETTINGS_FILES.map((file) => file.key),
+];
+
+/** Contents of the shared settings files by key: the version pin, node names, limits. */
+export function emqxHostSettings(
+    plan: EmqxHostPlan,
+    nodeNames: readonly string[],
+): Record<string, string> {
+    const byPath = renderEmqxHostSettings({
+        emqxVersion: plan.emqxVersion,
+        maxConnections: plan.maxConnections,
+        secretsEnvPath: SECRETS_ENV_PATH,
+        nodeNames: [...nodeNames],
+    });
+    return Object.fromEntries(
+        EMQX_SETTINGS_FILES.map((file) => [file.key, byPath[file.path] ?? ""]),
+    );
 }
 
 /** One node's user-data; pure, so `npm run render` writes exactly what the nodes get. */
@@ -131,8 +100,6 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         hostname,
         nodeName: `emqx@${hostname}`,
         architecture: plan.architecture ?? "x86_64",
-        emqxVersion: plan.emqxVersion,
-        maxConnections: plan.maxConnections,
         dataDir: plan.dataDir ?? "/var/lib/emqx",
         dataVolumeId,
         configPath: CONFIG_PATH,

@@ -19,7 +19,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { planSubnets } from "../../components/aws/subnet-plan.ts";
 import { secretFindings } from "../../policy/rules/no-secrets-in-user-data.ts";
-import { renderEmqxApplyScript, renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
+import {
+    renderEmqxApplyScript,
+    renderEmqxHostSettings,
+    renderEmqxUserData,
+} from "../../templates/cloud-init-emqx.ts";
 import {
     renderHaproxyApplyScript,
     renderHaproxyUserData,
@@ -33,8 +37,9 @@ import { fileDescriptorLimit, renderSysctlConf } from "../../templates/cloud-ini
 import { lintBash } from "./lint-script.ts";
 
 const haproxySpec = {
-    hostname: "haproxy-1.edge.internal",
     architecture: "x86_64" as const,
+    healthCheck: { port: 8080, path: "/healthz", sendProxy: false },
+    lifecycleHook: { groupName: "mqtt-edge-dev-haproxy", hookName: "mqtt-edge-bootstrap" },
     maxconn: 500_000,
     configPath: "/etc/haproxy/haproxy.cfg",
     files: [
@@ -63,8 +68,6 @@ const emqxSpec = {
     hostname: "emqx-2.edge.internal",
     nodeName: "emqx@emqx-2.edge.internal",
     architecture: "arm64" as const,
-    emqxVersion: "5.8.9",
-    maxConnections: 500_000,
     dataDir: "/var/lib/emqx",
     dataVolumeId: "vol-0123456789abcdef0",
     configPath: "/etc/emqx/emqx.conf",
@@ -82,8 +85,30 @@ const emqxSpec = {
             mode: "0600",
             owner: "root:root",
         },
+        {
+            parameterName: "/mqtt-edge/dev/emqx/emqx-version",
+            path: "/etc/mqtt-edge/emqx-version",
+            mode: "0644",
+            owner: "root:root",
+        },
+        {
+            parameterName: "/mqtt-edge/dev/emqx/cluster-nodes",
+            path: "/etc/mqtt-edge/emqx-cluster-nodes",
+            mode: "0644",
+            owner: "root:root",
+        },
     ],
 };
+
+const emqxApplySpec = {
+    secretsEnvPath: "/etc/emqx/mqtt-edge-secrets.env",
+    nodeName: "emqx@emqx-2.edge.internal",
+};
+
+/** Lines with two or more blanks between non-blank characters (indentation does not count). */
+function blankRuns(script: string): string[] {
+    return script.split("\n").filter((line) => /\S {2,}\S|\S\t/.test(line));
+}
 
 describe("every rendered script passes bash -n and shellcheck", () => {
     const scripts: [string, string][] = [
@@ -93,7 +118,7 @@ describe("every rendered script passes bash -n and shellcheck", () => {
             renderHaproxyApplyScript({ configPath: "/etc/haproxy/haproxy.cfg" }),
         ],
         ["emqx user-data", renderEmqxUserData(emqxSpec)],
-        ["emqx apply script", renderEmqxApplyScript()],
+        ["emqx apply script", renderEmqxApplyScript(emqxApplySpec)],
         ["fetch script", renderFetchParametersScript()],
     ];
     for (const [label, script] of scripts) {
@@ -103,8 +128,24 @@ describe("every rendered script passes bash -n and shellcheck", () => {
         });
     }
 
+    // A line continuation inside a template literal once left `}             | socat` mid-line.
+    for (const [label, script] of scripts) {
+        test(`${label} reads as written by hand: no run of blanks inside a line`, () => {
+            assert.deepEqual(blankRuns(script), []);
+        });
+    }
+
+    test("the blank-run check finds one", () => {
+        assert.deepEqual(blankRuns("ok line\n    indented is fine\n}             | socat\n"), [
+            "}             | socat",
+        ]);
+    });
+
     test("the lint catches a broken script (the check above is not vacuous)", () => {
-        assert.notEqual(lintBash(`${renderEmqxApplyScript()}\nif [ $x = 1 ]; then\n`), "");
+        assert.notEqual(
+            lintBash(`${renderEmqxApplyScript(emqxApplySpec)}\nif [ $x = 1 ]; then\n`),
+            "",
+        );
     });
 });
 
@@ -114,25 +155,35 @@ describe("user-data carries names, not content", () => {
         assert.ok(userData.includes(renderHostFileManifest(haproxySpec.files)));
         assert.match(userData, /^\/usr\/local\/sbin\/mqtt-edge-apply-haproxy --boot$/m);
         assert.match(userData, /^LimitNOFILE=1065984$/m);
-        assert.match(userData, /apt-get install .*haproxy awscli/);
+        assert.match(userData, /install -y --no-install-recommends \\\n {4}haproxy awscli/);
         assert.match(
             userData,
             /amazon-ssm-\$\{region\}\/latest\/debian_amd64\/amazon-ssm-agent\.deb/,
         );
-        // The agent starts last, so associations only reach a host whose bootstrap is done.
+        // The agent first, so a host whose bootstrap fails later stays reachable; the apply
+        // scripts leave a host alone until its bootstrap is done.
         assert.ok(
-            userData.lastIndexOf("--boot") <
-                userData.indexOf("systemctl enable --now amazon-ssm-agent"),
+            userData.indexOf("systemctl enable --now amazon-ssm-agent") <
+                userData.indexOf("apt-get update"),
+        );
+        assert.ok(
+            userData.indexOf("systemctl enable --now amazon-ssm-agent") <
+                userData.indexOf("mqtt-edge-apply-haproxy --boot"),
         );
         assert.deepEqual(secretFindings(userData), []);
     });
 
     test("emqx user-data pins the version, names the node, finds its volume, keeps the cookie out", () => {
         const userData = renderEmqxUserData(emqxSpec);
-        assert.match(userData, /apt-get install .*'emqx=5\.8\.9'/);
+        assert.match(userData, /--name '\/mqtt-edge\/dev\/emqx\/emqx-version'/);
+        assert.match(userData, /^ {4}"emqx=\$\{emqx_version\}"$/m);
         assert.match(userData, /^apt-mark hold emqx$/m);
         assert.match(userData, /^Environment=EMQX_NODE__NAME=emqx@emqx-2\.edge\.internal$/m);
-        assert.match(userData, /^EnvironmentFile=\/etc\/emqx\/mqtt-edge-secrets\.env$/m);
+        assert.match(userData, /^RequiresMountsFor=\/var\/lib\/emqx$/m);
+        assert.ok(
+            userData.indexOf("systemctl enable --now amazon-ssm-agent") <
+                userData.indexOf("mqtt-edge-apply-emqx --boot"),
+        );
         assert.ok(
             userData.includes(
                 "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0",
@@ -290,7 +341,13 @@ describe("bad input gets a one-line error naming the field, the value and what i
         ],
         [
             "version range",
-            () => renderEmqxUserData({ ...emqxSpec, emqxVersion: "5.8" }),
+            () =>
+                renderEmqxHostSettings({
+                    emqxVersion: "5.8",
+                    maxConnections: 1000,
+                    secretsEnvPath: "/etc/emqx/s.env",
+                    nodeNames: ["emqx@emqx-1.e"],
+                }),
             /^emqxVersion: "5.8" is not allowed; pin an exact version/,
         ],
         [

@@ -20,6 +20,7 @@ import {
 import { lintBash } from "./lint-script.ts";
 
 const { EmqxCluster } = await import("../../components/aws/emqx-cluster.ts");
+const { emqxHostFiles } = await import("../../components/aws/host-user-data.ts");
 const { emqxNodeNames } = await import("../../components/aws/emqx-node-names.ts");
 
 const CONF =
@@ -46,6 +47,21 @@ function cluster(
         parameterPrefix: "/mqtt-edge/test/emqx",
         ...overrides,
     });
+}
+
+/**
+ * The cluster's parameters in the order the hosts fetch and hash them (emqxHostFiles); the mocks
+ * record them as their values resolve, the generated secrets last.
+ */
+function parametersInManifestOrder(): Recorded[] {
+    const order = emqxHostFiles({
+        emqxVersion: "5.8.9",
+        maxConnections: 1,
+        parameterPrefix: "/mqtt-edge/test/emqx",
+    }).map((file) => `/mqtt-edge/test/emqx/${file.key}`);
+    return ofType("aws:ssm/parameter:Parameter").sort(
+        (a, b) => order.indexOf(String(a.inputs.name)) - order.indexOf(String(b.inputs.name)),
+    );
 }
 
 /** The generated secrets as the mocks answered them (see aws-mocks.ts). */
@@ -150,7 +166,9 @@ describe("EmqxCluster", () => {
         for (const instance of ofType("aws:ec2/instance:Instance")) {
             const userData = String(instance.inputs.userData);
             assert.equal(lintBash(userData), "", instance.name);
-            assert.match(userData, /'emqx=5\.8\.9'/);
+            // The version pin is read from SSM, so a new pin changes no instance input.
+            assert.match(userData, /--name '\/mqtt-edge\/test\/emqx\/emqx-version'/);
+            assert.doesNotMatch(userData, /5\.8\.9/);
             assert.ok(!userData.includes(cookie), "cookie not in user-data");
             assert.ok(!userData.includes(password), "password not in user-data");
             assert.ok(
@@ -167,12 +185,16 @@ describe("EmqxCluster", () => {
             licenseKey: pulumi.secret("MjIwMTExCjAKMTAKRXZhbHVhdGlvbgo=.MEUCIE271Mt"),
         });
         await settle();
-        const parameters = ofType("aws:ssm/parameter:Parameter");
+        const parameters = parametersInManifestOrder();
         assert.deepEqual(
             parameters.map((p) => [p.inputs.name, p.inputs.type, p.secretInputs.includes("value")]),
             [
                 ["/mqtt-edge/test/emqx/emqx.conf", "SecureString", true],
                 ["/mqtt-edge/test/emqx/secrets.env", "SecureString", true],
+                ["/mqtt-edge/test/emqx/emqx-version", "SecureString", true],
+                ["/mqtt-edge/test/emqx/cluster-nodes", "SecureString", true],
+                ["/mqtt-edge/test/emqx/sysctl.conf", "SecureString", true],
+                ["/mqtt-edge/test/emqx/emqx-limits.conf", "SecureString", true],
             ],
         );
         assert.match(
@@ -184,10 +206,12 @@ describe("EmqxCluster", () => {
         assert.equal(await isSecret(emqx.dashboardPortForwardCommand), false);
         assert.equal(emqx.secretsParameterName, "/mqtt-edge/test/emqx/secrets.env");
         const policy = JSON.parse(String(named("emqx-host-parameters").inputs.policy));
-        assert.deepEqual(policy.Statement[0].Resource, [
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/emqx.conf",
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/secrets.env",
-        ]);
+        assert.deepEqual(
+            policy.Statement[0].Resource,
+            parameters.map(
+                (p) => `arn:aws:ssm:eu-west-1:123456789012:parameter${String(p.inputs.name)}`,
+            ),
+        );
         assert.deepEqual(policy.Statement[1].Resource, [
             "arn:aws:mock:eu-west-1:123456789012:emqx-files-key",
         ]);
@@ -210,21 +234,30 @@ describe("EmqxCluster", () => {
         );
     });
 
-    test("the association rolls one node at a time with the hash of emqx.conf and the secrets file", async () => {
+    test("the association rolls one node at a time, on a schedule too, with the hash of every file", async () => {
         const emqx = cluster(3);
         await settle();
         const association = ofType("aws:ssm/association:Association")[0]!.inputs;
         assert.equal(association.maxConcurrency, "1");
         assert.equal(association.maxErrors, "0");
-        const secretsFile = String(named("emqx-files-secrets.env").inputs.value);
-        assert.deepEqual(association.parameters, {
-            contentHash: hostFilesContentHash([CONF, secretsFile]),
-        });
-        assert.equal(await outputValue(emqx.configHash), hostFilesContentHash([CONF, secretsFile]));
+        assert.equal(association.scheduleExpression, "rate(30 minutes)");
+        const contents = parametersInManifestOrder().map((p) => String(p.inputs.value));
+        assert.equal(contents[0], CONF);
+        assert.match(contents[2] ?? "", /^5\.8\.9\n$/);
+        assert.equal(
+            contents[3],
+            "emqx@emqx-1.edge.internal\nemqx@emqx-2.edge.internal\nemqx@emqx-3.edge.internal\n",
+        );
+        assert.match(contents[5] ?? "", /^LimitNOFILE=1048576$/m);
+        assert.deepEqual(association.parameters, { contentHash: hostFilesContentHash(contents) });
+        assert.equal(await outputValue(emqx.configHash), hostFilesContentHash(contents));
         const document = JSON.parse(String(ofType("aws:ssm/document:Document")[0]?.inputs.content));
         assert.deepEqual(document.mainSteps[0].inputs.runCommand, [
             "/usr/local/sbin/mqtt-edge-apply-emqx --expect-hash {{ contentHash }}",
         ]);
+        // Covers the lock wait (600), six bounded reads (6 x 150), an upgrade (3 x 300), the
+        // node's readiness (300) and the cluster check (600).
+        assert.equal(document.mainSteps[0].inputs.timeoutSeconds, "3300");
     });
 
     test("3 -> 5 nodes adds exactly nodes 4 and 5 (instance, volume, attachment, record) and changes nothing else", async () => {
@@ -255,7 +288,11 @@ describe("EmqxCluster", () => {
         const changed = created
             .filter((r) => before.has(key(r)) && before.get(key(r)) !== JSON.stringify(r.inputs))
             .map(key);
-        assert.deepEqual(changed, []);
+        // The peer list every node waits for: nodes 1-3 roll one by one through the association.
+        assert.deepEqual(changed, [
+            "aws:ssm/parameter:Parameter emqx-files-cluster-nodes",
+            "aws:ssm/association:Association emqx-sync-apply",
+        ]);
         // Nodes 4 and 5 wrap around to the first two zones.
         const zoneOf = (volume: string) =>
             ofType("aws:ebs/volume:Volume").find((v) => v.name === volume)?.inputs.availabilityZone;
@@ -264,6 +301,35 @@ describe("EmqxCluster", () => {
             ["eu-west-1a", "eu-west-1b"],
         );
     });
+
+    for (const [what, overrides] of [
+        ["emqx.conf", { emqxConf: `${CONF}mqtt.max_packet_size = 2MB\n` }],
+        ["the EMQX version", { emqxVersion: "5.8.10" }],
+        ["max_connections", { maxConnections: 400_000 }],
+        [
+            "the license key",
+            { licenseKey: pulumi.secret("MjIwMTExCjAKMTAKRXZhbHVhdGlvbgo=.MEUCIE271Mu") },
+        ],
+    ] as const) {
+        test(`a changed ${what} changes parameters and the association only: no instance, no volume`, async () => {
+            cluster(3);
+            await settle();
+            const before = structuredClone(created) as Recorded[];
+            await settleAndReset();
+            cluster(3, overrides);
+            await settle();
+            const key = (r: Recorded) => `${r.type} ${r.name}`;
+            assert.deepEqual(created.map(key), before.map(key));
+            const changed = created
+                .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before[i]?.inputs))
+                .map((r) => r.type);
+            assert.ok(changed.length > 0);
+            assert.deepEqual([...new Set(changed)].sort(), [
+                "aws:ssm/association:Association",
+                "aws:ssm/parameter:Parameter",
+            ]);
+        });
+    }
 
     test("bad arguments are refused", () => {
         assert.throws(
@@ -277,6 +343,10 @@ describe("EmqxCluster", () => {
         assert.throws(
             () => cluster(3, { extraFiles: [{ key: "secrets.env", path: "/etc/x", content: "" }] }),
             /extraFiles: key "secrets.env" is not allowed/,
+        );
+        assert.throws(
+            () => cluster(3, { refreshNode: 4 }),
+            /^Error: refreshNode: 4 is not allowed; use a node index from 1 to 3, or leave it unset$/,
         );
     });
 });

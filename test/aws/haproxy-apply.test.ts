@@ -40,6 +40,7 @@ const socatLog = join(work, "socat.log");
 const socatAnswer = join(work, "socat-answer");
 const statsSocket = join(work, "admin.sock");
 const activeFlag = join(work, "haproxy-active");
+const bootstrapDonePath = join(work, "bootstrap-done");
 
 writeFileSync(
     join(bin, "aws"),
@@ -78,6 +79,7 @@ writeFileSync(
         lockPath: join(work, "apply.lock"),
         workDir: work,
         runtimeApi: { statsSocketPath: statsSocket, crlPaths: [crlPath] },
+        bootstrapDonePath,
     }),
     { mode: 0o755 },
 );
@@ -114,6 +116,15 @@ test("boot: installs the files, checks them, starts HAProxy", () => {
     assert.equal(readFileSync(configPath, "utf8"), first.cfg);
     assert.equal(readFileSync(crlPath, "utf8"), first.crl);
     assert.deepEqual(result.calls, ["is-active --quiet haproxy", "restart haproxy"]);
+});
+
+test("State Manager before the bootstrap finished: nothing applied, the boot does it", () => {
+    const result = apply(second, ["--expect-hash", hostFilesContentHash([second.cfg, second.crl])]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /bootstrap of this host not finished/);
+    assert.equal(readFileSync(configPath, "utf8"), first.cfg);
+    assert.deepEqual(result.calls, []);
+    writeFileSync(bootstrapDonePath, "");
 });
 
 test("a new config with the expected hash is installed and reloaded gracefully", () => {

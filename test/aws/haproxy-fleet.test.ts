@@ -1,7 +1,9 @@
 /**
- * HaproxyFleet under mocks: resource graph, placement, target registration, least-privilege role,
- * secrets kept out of user-data, and what a changed haproxy.cfg changes (the SSM parameter and the
- * association's hash) and what it does not (user-data, instances).
+ * HaproxyFleet under mocks: an Auto Scaling group with a launch template, a launch lifecycle hook,
+ * a Rolling instance refresh and its own target-group registration (no plain instances); the
+ * least-privilege role plus the one lifecycle permission; secrets kept out of user-data; and what
+ * each kind of change changes: haproxy.cfg (a parameter and the association, no host), maxconn
+ * (the launch template, which rolls), the instance count (the desired capacity only).
  */
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
@@ -34,6 +36,8 @@ function fleet(
 ) {
     return new HaproxyFleet("hap", {
         instanceCount: 3,
+        groupName: "mqtt-edge-test-haproxy",
+        region: "eu-west-1",
         instanceType: "c7i.large",
         subnets: [
             { id: "subnet-a", availabilityZone: "eu-west-1a" },
@@ -41,7 +45,7 @@ function fleet(
         ],
         securityGroupId: "sg-haproxy-id",
         targetGroupArn: "arn:tg/haproxy",
-        devicePort: 8883,
+        healthCheck: { port: 8080, path: "/healthz", sendProxy: false },
         maxconn: 500_000,
         haproxyCfg,
         files: [
@@ -54,9 +58,40 @@ function fleet(
             { key: "crl.pem", path: "/etc/haproxy/ca/crl.pem", content: CRL },
         ],
         parameterPrefix: "/mqtt-edge/test/haproxy",
-        zone: { zoneId: "Z123", zoneName: "edge.internal" },
         ...overrides,
     });
+}
+
+/** The launch template's user-data as the hosts get it. */
+function launchUserData(): string {
+    const template = ofType("aws:ec2/launchTemplate:LaunchTemplate")[0];
+    assert.ok(template, "a launch template");
+    return Buffer.from(String(template.inputs.userData), "base64").toString("utf8");
+}
+
+/** Resources whose inputs differ between two recordings of the same graph. */
+function changedBetween(before: Recorded[], after: Recorded[]): string[] {
+    assert.deepEqual(
+        after.map((r) => `${r.type} ${r.name}`),
+        before.map((r) => `${r.type} ${r.name}`),
+    );
+    return after
+        .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before[i]?.inputs))
+        .map((r) => `${r.type} ${r.name}`);
+}
+
+/** Records the fleet built with `first`, then with `second`; returns both recordings. */
+async function recordTwice(
+    first: Parameters<typeof fleet>,
+    second: Parameters<typeof fleet>,
+): Promise<[Recorded[], Recorded[]]> {
+    fleet(...first);
+    await settle();
+    const before = structuredClone(created) as Recorded[];
+    await settleAndReset();
+    fleet(...second);
+    await settle();
+    return [before, structuredClone(created) as Recorded[]];
 }
 
 const CFG = "global\n    maxconn 500000\n";
@@ -64,8 +99,8 @@ const CFG = "global\n    maxconn 500000\n";
 describe("HaproxyFleet", () => {
     beforeEach(settleAndReset);
 
-    test("resource graph: three instances over two zones, each registered with the target group and named in DNS", async () => {
-        const hap = fleet(CFG);
+    test("resource graph: an Auto Scaling group and its launch template, no plain instance, no per-host record", async () => {
+        fleet(CFG);
         await settle();
         const counts: Record<string, number> = {};
         for (const r of created) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -74,105 +109,177 @@ describe("HaproxyFleet", () => {
             "mqtt-edge:aws:HostParameters": 1,
             "mqtt-edge:aws:HostRole": 1,
             "mqtt-edge:aws:ConfigSync": 1,
+            "mqtt-edge:aws:RefreshWait": 1,
             "aws:kms/key:Key": 1,
             "aws:ssm/parameter:Parameter": 3,
             "aws:iam/role:Role": 1,
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
-            "aws:iam/rolePolicy:RolePolicy": 1,
+            "aws:iam/rolePolicy:RolePolicy": 2,
             "aws:iam/instanceProfile:InstanceProfile": 1,
-            "aws:ec2/instance:Instance": 3,
-            "aws:lb/targetGroupAttachment:TargetGroupAttachment": 3,
-            "aws:route53/record:Record": 3,
+            "aws:ec2/launchTemplate:LaunchTemplate": 1,
+            "aws:autoscaling/group:Group": 1,
+            "command:local:Command": 1,
             "aws:ssm/document:Document": 1,
             "aws:ssm/association:Association": 1,
         });
-        const instances = ofType("aws:ec2/instance:Instance");
-        assert.deepEqual(
-            instances.map((i) => i.inputs.subnetId),
-            ["subnet-a", "subnet-b", "subnet-a"],
-        );
-        const ids = await outputValue(hap.instanceIds);
-        assert.deepEqual(
-            ofType("aws:lb/targetGroupAttachment:TargetGroupAttachment").map((a) => [
-                a.inputs.targetGroupArn,
-                a.inputs.targetId,
-                a.inputs.port,
-            ]),
-            ids.map((id) => ["arn:tg/haproxy", id, 8883]),
-        );
-        const ips = await outputValue(hap.privateIps);
-        assert.deepEqual(
-            ofType("aws:route53/record:Record").map((r) => [
-                r.inputs.zoneId,
-                r.inputs.name,
-                r.inputs.type,
-                r.inputs.records,
-            ]),
-            hap.hostnames.map((name, i) => ["Z123", name, "A", [ips[i]]]),
-        );
-        assert.deepEqual(hap.hostnames, [
-            "haproxy-1.edge.internal",
-            "haproxy-2.edge.internal",
-            "haproxy-3.edge.internal",
-        ]);
     });
 
-    test("instances: official Debian AMI, no public IP, IMDSv2, encrypted root, no key pair, role attached", async () => {
+    test("the group: over the proxy subnets, registered with the target group, ELB health checks, a launch hook, a Rolling refresh", async () => {
+        fleet(CFG);
+        await settle();
+        const group = ofType("aws:autoscaling/group:Group")[0]!.inputs;
+        assert.equal(group.name, "mqtt-edge-test-haproxy");
+        assert.deepEqual(group.vpcZoneIdentifiers, ["subnet-a", "subnet-b"]);
+        assert.deepEqual([group.desiredCapacity, group.minSize, group.maxSize], [3, 1, 100]);
+        assert.deepEqual(group.targetGroupArns, ["arn:tg/haproxy"]);
+        assert.equal(group.healthCheckType, "ELB");
+        assert.equal(group.healthCheckGracePeriod, 300);
+        assert.deepEqual(group.initialLifecycleHooks, [
+            {
+                name: "mqtt-edge-bootstrap",
+                lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+                defaultResult: "ABANDON",
+                heartbeatTimeout: 3600,
+            },
+        ]);
+        assert.deepEqual(group.instanceRefresh, {
+            strategy: "Rolling",
+            preferences: {
+                minHealthyPercentage: 100,
+                maxHealthyPercentage: 200,
+                instanceWarmup: "120",
+                autoRollback: true,
+                skipMatching: true,
+                scaleInProtectedInstances: "Refresh",
+                standbyInstances: "Terminate",
+            },
+        });
+        assert.equal(group.waitForElbCapacity, 3);
+        assert.equal(group.waitForCapacityTimeout, "3600s");
+        const launch = group.launchTemplate as { id: string; version?: string };
+        assert.equal(launch.id, `${ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!.name}-id`);
+    });
+
+    test("checkpoints pause the refresh where configured; bad checkpoints are refused", async () => {
+        fleet(CFG, {
+            refresh: {
+                instanceWarmupSeconds: 60,
+                checkpointPercentages: [50, 100],
+                checkpointDelaySeconds: 900,
+            },
+        });
+        await settle();
+        const preferences = (
+            ofType("aws:autoscaling/group:Group")[0]!.inputs.instanceRefresh as {
+                preferences: Record<string, unknown>;
+            }
+        ).preferences;
+        assert.deepEqual(
+            [
+                preferences.instanceWarmup,
+                preferences.checkpointPercentages,
+                preferences.checkpointDelay,
+            ],
+            ["60", [50, 100], "900"],
+        );
+        assert.throws(
+            () =>
+                fleet(CFG, {
+                    refresh: {
+                        instanceWarmupSeconds: 60,
+                        checkpointPercentages: [50, 40],
+                        checkpointDelaySeconds: 900,
+                    },
+                }),
+            /^Error: checkpointPercentages: \[50,40\] is not allowed; use ascending whole percentages from 1 to 100 ending with 100, or \[\]$/,
+        );
+    });
+
+    test("launch template: official Debian AMI, no public IP, IMDSv2, encrypted root, no key pair, role attached, tagged for the association", async () => {
         fleet(CFG);
         await settle();
         assert.deepEqual(amiQueries[0]?.owners, ["136693071363"]);
-        assert.deepEqual(
-            ((amiQueries[0]?.filters ?? []) as { name: string; values: string[] }[]).find(
-                (f) => f.name === "name",
-            )?.values,
-            ["debian-12-amd64-*"],
-        );
-        for (const instance of ofType("aws:ec2/instance:Instance")) {
-            const i = instance.inputs;
-            assert.equal(i.ami, MOCK_AMI_ID);
-            assert.equal(i.associatePublicIpAddress, false);
-            assert.equal(i.keyName, undefined);
-            assert.deepEqual(i.vpcSecurityGroupIds, ["sg-haproxy-id"]);
-            assert.equal(i.iamInstanceProfile, "hap-host-profile");
-            assert.deepEqual(i.metadataOptions, {
-                httpEndpoint: "enabled",
-                httpTokens: "required",
-                httpPutResponseHopLimit: 1,
-            });
-            assert.equal((i.rootBlockDevice as { encrypted: boolean }).encrypted, true);
-            assert.equal(i.userDataReplaceOnChange, true);
-            assert.equal(
-                (i.tags as Record<string, string>)["mqtt-edge:config-group"],
-                "/mqtt-edge/test/haproxy",
-            );
+        const t = ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!.inputs;
+        assert.equal(t.imageId, MOCK_AMI_ID);
+        assert.equal(t.instanceType, "c7i.large");
+        assert.equal(t.keyName, undefined);
+        assert.deepEqual(t.networkInterfaces, [
+            {
+                deviceIndex: 0,
+                associatePublicIpAddress: "false",
+                securityGroups: ["sg-haproxy-id"],
+                deleteOnTermination: "true",
+            },
+        ]);
+        assert.deepEqual(t.iamInstanceProfile, { name: "hap-host-profile" });
+        assert.deepEqual(t.metadataOptions, {
+            httpEndpoint: "enabled",
+            httpTokens: "required",
+            httpPutResponseHopLimit: 1,
+        });
+        const [root] = t.blockDeviceMappings as { ebs: Record<string, unknown> }[];
+        assert.equal(root?.ebs.encrypted, "true");
+        for (const spec of t.tagSpecifications as { tags: Record<string, string> }[]) {
+            assert.equal(spec.tags["mqtt-edge:config-group"], "/mqtt-edge/test/haproxy");
         }
     });
 
-    test("user-data passes shellcheck and bash -n, and holds no file content or secret", async () => {
+    test("user-data passes shellcheck and bash -n, holds no file content or secret, and completes the group's own hook", async () => {
         fleet(CFG);
         await settle();
-        for (const instance of ofType("aws:ec2/instance:Instance")) {
-            const userData = String(instance.inputs.userData);
-            assert.equal(lintBash(userData), "", instance.name);
-            for (const content of [
-                SERVER_KEY,
-                SERVER_CERT,
-                CRL,
-                CFG,
-                "BEGIN PRIVATE KEY",
-                "maxconn 500000",
-            ]) {
-                assert.ok(
-                    !userData.includes(content.trim()),
-                    `${instance.name} user-data holds ${content.slice(0, 20)}`,
-                );
-            }
-            assert.match(
-                userData,
-                /\/mqtt-edge\/test\/haproxy\/server\.pem \/etc\/haproxy\/certs\/server\.pem 0600 root:root/,
+        const userData = launchUserData();
+        assert.equal(lintBash(userData), "");
+        for (const content of [
+            SERVER_KEY,
+            SERVER_CERT,
+            CRL,
+            CFG,
+            "BEGIN PRIVATE KEY",
+            "maxconn 500000",
+        ]) {
+            assert.ok(
+                !userData.includes(content.trim()),
+                `user-data holds ${content.slice(0, 20)}`,
             );
-            assert.equal(instance.secretInputs.length, 0, "nothing secret reaches the instance");
         }
+        assert.match(
+            userData,
+            /\/mqtt-edge\/test\/haproxy\/server\.pem \/etc\/haproxy\/certs\/server\.pem 0600 root:root/,
+        );
+        assert.match(
+            userData,
+            /--auto-scaling-group-name 'mqtt-edge-test-haproxy' --lifecycle-hook-name 'mqtt-edge-bootstrap'/,
+        );
+        const template = ofType("aws:ec2/launchTemplate:LaunchTemplate")[0]!;
+        assert.equal(template.secretInputs.length, 0, "nothing secret reaches the launch template");
+    });
+
+    test("the lifecycle permission: CompleteLifecycleAction on this group by name, nothing else", async () => {
+        fleet(CFG);
+        await settle();
+        const policy = JSON.parse(String(named("hap-lifecycle").inputs.policy));
+        assert.deepEqual(policy.Statement, [
+            {
+                Sid: "CompleteOwnLaunchHook",
+                Effect: "Allow",
+                Action: ["autoscaling:CompleteLifecycleAction"],
+                Resource: [
+                    "arn:aws:autoscaling:eu-west-1:*:autoScalingGroup:*:autoScalingGroupName/mqtt-edge-test-haproxy",
+                ],
+            },
+        ]);
+        assert.equal(named("hap-lifecycle").inputs.role, "hap-host-role");
+    });
+
+    test("pulumi up waits for each refresh: the poll re-runs on a new launch template version", async () => {
+        fleet(CFG);
+        await settle();
+        const poll = named("hap-refresh-poll").inputs;
+        assert.match(
+            String(poll.create),
+            /aws autoscaling describe-instance-refreshes --region eu-west-1 --auto-scaling-group-name mqtt-edge-test-haproxy/,
+        );
+        assert.equal((poll.triggers as unknown[]).length, 1);
     });
 
     test("files are SecureStrings under the fleet's own key, values secret; the role reads exactly them", async () => {
@@ -227,6 +334,7 @@ describe("HaproxyFleet", () => {
         ]);
         assert.equal(association.maxConcurrency, "1");
         assert.equal(association.maxErrors, "0");
+        assert.equal(association.scheduleExpression, "rate(30 minutes)");
         const expected = hostFilesContentHash([CFG, SERVER_CERT + SERVER_KEY, CRL]);
         assert.deepEqual(association.parameters, { contentHash: expected });
         assert.equal(await outputValue(hap.configHash), expected);
@@ -238,25 +346,30 @@ describe("HaproxyFleet", () => {
         ]);
     });
 
-    test("a changed haproxy.cfg changes its parameter and the association hash, and no user-data", async () => {
-        fleet(CFG);
-        await settle();
-        const before = structuredClone(created) as Recorded[];
-        await settleAndReset();
-        fleet(`${CFG}    # tuned\n`);
-        await settle();
-        const after = created;
-        assert.deepEqual(
-            after.map((r) => `${r.type} ${r.name}`),
-            before.map((r) => `${r.type} ${r.name}`),
-        );
-        const changed = after
-            .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before[i]?.inputs))
-            .map((r) => `${r.type} ${r.name}`);
-        assert.deepEqual(changed, [
+    test("a changed haproxy.cfg changes its parameter and the association hash, and no host", async () => {
+        const [before, after] = await recordTwice([CFG], [`${CFG}    # tuned\n`]);
+        assert.deepEqual(changedBetween(before, after), [
             "aws:ssm/parameter:Parameter hap-files-haproxy.cfg",
             "aws:ssm/association:Association hap-sync-apply",
         ]);
+    });
+
+    test("a changed maxconn changes the launch template (a new version, which rolls the group) and nothing else", async () => {
+        const [before, after] = await recordTwice([CFG], [CFG, { maxconn: 400_000 }]);
+        assert.deepEqual(changedBetween(before, after), [
+            "aws:ec2/launchTemplate:LaunchTemplate hap-launch",
+        ]);
+    });
+
+    test("a changed instance count changes the group's desired capacity (and the capacity it waits for) only", async () => {
+        const [before, after] = await recordTwice([CFG], [CFG, { instanceCount: 5 }]);
+        assert.deepEqual(changedBetween(before, after), ["aws:autoscaling/group:Group hap-group"]);
+        const group = (records: Recorded[]) =>
+            records.find((r) => r.type === "aws:autoscaling/group:Group")!.inputs;
+        const differing = Object.keys(group(after)).filter(
+            (key) => JSON.stringify(group(after)[key]) !== JSON.stringify(group(before)[key]),
+        );
+        assert.deepEqual(differing.sort(), ["desiredCapacity", "waitForElbCapacity"]);
     });
 
     test("the private key stays secret in the hash output and never shows up unwrapped", async () => {
@@ -282,6 +395,18 @@ describe("HaproxyFleet", () => {
         assert.throws(
             () => fleet(CFG, { instanceType: "large" }),
             /instanceType: "large" is not allowed/,
+        );
+        assert.throws(
+            () => fleet(CFG, { minInstances: 4 }),
+            /^Error: minInstances: 4 is not allowed; use a whole number from 0 to instanceCount \(3\)$/,
+        );
+        assert.throws(
+            () => fleet(CFG, { maxInstances: 2 }),
+            /^Error: maxInstances: 2 is not allowed; use a whole number from instanceCount \(3\) to 100$/,
+        );
+        assert.throws(
+            () => fleet(CFG, { groupName: "has space" }),
+            /^Error: groupName: "has space" is not allowed/,
         );
     });
 });

@@ -81,6 +81,30 @@ const badConfigs: Array<[string, Record<string, unknown>, string, string]> = [
         "0",
     ],
     [
+        "HAProxy group minimum above the desired count",
+        { haproxy: { instances: 2, minInstances: 3 } },
+        "haproxy.minInstances",
+        "3",
+    ],
+    [
+        "HAProxy group maximum below the desired count",
+        { haproxy: { instances: 4, maxInstances: 3 } },
+        "haproxy.maxInstances",
+        "3",
+    ],
+    [
+        "refresh checkpoints not ending at 100",
+        { haproxy: { refreshCheckpointPercentages: [50, 90] } },
+        "haproxy.refreshCheckpointPercentages",
+        "[50,90]",
+    ],
+    [
+        "refresh of a node that does not exist",
+        { emqx: { nodes: 3, refreshNode: 4 } },
+        "emqx.refreshNode",
+        "4",
+    ],
+    [
         "health port equals device port",
         { haproxy: { healthPort: 8883 } },
         "haproxy.healthPort",

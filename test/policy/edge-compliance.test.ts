@@ -37,11 +37,13 @@ function buildEdge(): void {
     const zone = new EdgePrivateZone("dev", { zoneName: "edge.internal", vpcId: network.vpcId });
     new HaproxyFleet("dev-haproxy", {
         instanceCount: 2,
+        groupName: "mqtt-edge-dev-haproxy",
+        region: "eu-west-1",
         instanceType: "c7i.large",
         subnets: network.privateSubnets,
         securityGroupId: groups.haproxyGroupId,
         targetGroupArn: nlb.targetGroupArn,
-        devicePort: 8883,
+        healthCheck: { port: 8080, path: "/healthz", sendProxy: false },
         maxconn: 500_000,
         haproxyCfg: "global\n",
         files: [
@@ -55,7 +57,6 @@ function buildEdge(): void {
             },
         ],
         parameterPrefix: "/mqtt-edge/dev/haproxy",
-        zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
     });
     new EmqxCluster("dev-emqx", {
         nodeCount: 3,

@@ -277,8 +277,9 @@ describe("no-secrets-in-user-data", () => {
             [],
         );
         const haproxy = renderHaproxyUserData({
-            hostname: "haproxy-1.edge.internal",
             architecture: "x86_64",
+            healthCheck: { port: 8080, path: "/healthz", sendProxy: false },
+            lifecycleHook: { groupName: "mqtt-edge-dev-haproxy", hookName: "mqtt-edge-bootstrap" },
             maxconn: 1000,
             configPath: "/etc/haproxy/haproxy.cfg",
             files: [
@@ -300,8 +301,6 @@ describe("no-secrets-in-user-data", () => {
             hostname: "emqx-1.edge.internal",
             nodeName: "emqx@emqx-1.edge.internal",
             architecture: "x86_64",
-            emqxVersion: "5.8.9",
-            maxConnections: 1000,
             dataDir: "/var/lib/emqx",
             dataVolumeId: "vol-0123456789abcdef0",
             configPath: "/etc/emqx/emqx.conf",
@@ -317,6 +316,18 @@ describe("no-secrets-in-user-data", () => {
                     parameterName: "/e/secrets.env",
                     path: "/etc/emqx/secrets.env",
                     mode: "0600",
+                    owner: "root:root",
+                },
+                {
+                    parameterName: "/e/emqx-version",
+                    path: "/etc/mqtt-edge/emqx-version",
+                    mode: "0644",
+                    owner: "root:root",
+                },
+                {
+                    parameterName: "/e/cluster-nodes",
+                    path: "/etc/mqtt-edge/emqx-cluster-nodes",
+                    mode: "0644",
                     owner: "root:root",
                 },
             ],

@@ -23,6 +23,46 @@ const projectDir = new URL("../../", import.meta.url).pathname;
 
 export { runProgram };
 
+/** One run per stack and overrides in this file: several checks compare against the same run. */
+const runs = new Map<string, Promise<ProgramRun>>();
+function runProgramOnce(stack: string, overrides: string[] = []): Promise<ProgramRun> {
+    const key = JSON.stringify([stack, ...overrides]);
+    if (!runs.has(key)) runs.set(key, runProgram(stack, overrides));
+    return runs.get(key) as Promise<ProgramRun>;
+}
+
+/** The launch template's user-data as text. */
+const launchUserData = (r: ProgramRun): string =>
+    Buffer.from(
+        String(only(r, "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData),
+        "base64",
+    ).toString("utf8");
+
+/** `type name` of every resource whose inputs differ between two runs of the same graph. */
+function changedBetween(before: ProgramRun, after: ProgramRun): string[] {
+    const key = (x: RecordedResource) => `${x.type} ${x.name}`;
+    const old = new Map(before.resources.map((x) => [key(x), x]));
+    assert.deepEqual(after.resources.map(key).sort(), before.resources.map(key).sort());
+    return after.resources
+        .filter((x) => {
+            // Every run makes fresh keys and certificates, so what holds them differs anyway.
+            if (x.type.startsWith("tls:") || x.type.startsWith("command:")) return false;
+            if (String(x.inputs.value).includes("-----BEGIN")) return false;
+            if (x.name.endsWith("-files-secrets.env")) return false;
+            // An association's hash covers those fresh keys too; the files it hashes are
+            // compared one by one as parameters, so compare the association without it.
+            const comparable = (r: RecordedResource | undefined) =>
+                JSON.stringify(
+                    r?.type === "aws:ssm/association:Association"
+                        ? { ...r.inputs, parameters: undefined }
+                        : r?.inputs,
+                );
+            return comparable(old.get(key(x))) !== comparable(x);
+        })
+        .map(key)
+        .sort();
+}
+
 const ofType = (r: ProgramRun, type: string) => r.resources.filter((x) => x.type === type);
 const only = (r: ProgramRun, type: string): RecordedResource => {
     const found = ofType(r, type);
@@ -50,21 +90,27 @@ for (const stack of awsStacks) {
         const config = parseEdgeConfig(readStackFile(projectDir, stack).raw);
         let r: ProgramRun;
         before(async () => {
-            r = await runProgram(stack);
+            r = await runProgramOnce(stack);
         });
 
-        test("resource graph: one NLB, a listener, a target group, HAProxy and EMQX instances", () => {
+        test("resource graph: one NLB, a listener, a target group, the HAProxy Auto Scaling group, EMQX instances", () => {
             assert.equal(ofType(r, "aws:lb/loadBalancer:LoadBalancer").length, 1);
             assert.equal(ofType(r, "aws:lb/listener:Listener").length, 1);
             assert.equal(ofType(r, "aws:lb/targetGroup:TargetGroup").length, 1);
-            assert.equal(
-                ofType(r, "aws:ec2/instance:Instance").length,
-                config.haproxy.instances + config.emqx.nodes,
+            // No plain instance for HAProxy: every EC2 instance declared is an EMQX node.
+            assert.equal(ofType(r, "aws:ec2/instance:Instance").length, config.emqx.nodes);
+            assert.equal(ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment").length, 0);
+            const group = only(r, "aws:autoscaling/group:Group").inputs;
+            assert.equal(group.desiredCapacity, config.haproxy.instances);
+            assert.equal(group.healthCheckType, "ELB");
+            assert.equal((group.instanceRefresh as { strategy: string }).strategy, "Rolling");
+            assert.deepEqual(
+                (group.initialLifecycleHooks as { lifecycleTransition: string }[]).map(
+                    (hook) => hook.lifecycleTransition,
+                ),
+                ["autoscaling:EC2_INSTANCE_LAUNCHING"],
             );
-            assert.equal(
-                ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment").length,
-                config.haproxy.instances,
-            );
+            assert.equal(ofType(r, "aws:ec2/launchTemplate:LaunchTemplate").length, 1);
             assert.equal(ofType(r, "aws:ebs/volume:Volume").length, config.emqx.nodes);
             const lb = only(r, "aws:lb/loadBalancer:LoadBalancer");
             assert.equal(lb.inputs.loadBalancerType, "network");
@@ -81,11 +127,13 @@ for (const stack of awsStacks) {
             assert.equal(actions[0]?.type, "forward");
             assert.match(String(actions[0]?.targetGroupArn), new RegExp(group.name));
             assert.equal(group.inputs.proxyProtocolV2, config.nlb.clientIpMode === "proxy-v2");
-            const haproxyIds = [...(r.outputs.haproxyInstanceIds!.value as string[])].sort();
-            const targets = ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment")
-                .map((a) => String(a.inputs.targetId))
-                .sort();
-            assert.deepEqual(targets, haproxyIds);
+            // The group registers its instances itself.
+            const registered = only(r, "aws:autoscaling/group:Group").inputs.targetGroupArns;
+            assert.deepEqual(
+                (registered as string[]).map((arn) => arn.includes(group.name)),
+                [true],
+            );
+            assert.equal(r.outputs.haproxyGroupName?.value, `mqtt-edge-${stack}-haproxy`);
         });
 
         test("the rendered haproxy.cfg names every EMQX node and pins the device intermediate", () => {
@@ -162,19 +210,13 @@ for (const stack of awsStacks) {
         });
 
         test("HAProxy alone in the proxy subnets; EMQX admits PROXY v2 from exactly those", () => {
-            const haproxyIds = new Set(r.outputs.haproxyInstanceIds!.value as string[]);
             for (const instance of ofType(r, "aws:ec2/instance:Instance")) {
-                const subnet = String(instance.inputs.subnetId);
-                const isHaproxy = /^haproxy-/.test(
-                    String((instance.inputs.tags as Record<string, string>).Name),
-                );
-                assert.match(
-                    subnet,
-                    isHaproxy ? /-proxy-\d+-id$/ : /-private-\d+-id$/,
-                    instance.name,
-                );
+                assert.match(String(instance.inputs.subnetId), /-private-\d+-id$/, instance.name);
             }
-            assert.equal(haproxyIds.size, config.haproxy.instances);
+            const groupSubnets = only(r, "aws:autoscaling/group:Group").inputs
+                .vpcZoneIdentifiers as string[];
+            assert.ok(groupSubnets.length >= 2);
+            for (const subnet of groupSubnets) assert.match(subnet, /-proxy-\d+-id$/);
             const proxyCidrs = ofType(r, "aws:ec2/subnet:Subnet")
                 .filter((s) => /-proxy-\d+$/.test(s.name))
                 .map((s) => String(s.inputs.cidrBlock));
@@ -224,9 +266,10 @@ for (const stack of awsStacks) {
             const plain = Object.entries(r.outputs)
                 .filter(([, o]) => !o.secret)
                 .map(([k, o]) => `${k}=${JSON.stringify(o.value)}`);
-            const userData = ofType(r, "aws:ec2/instance:Instance").map((i) =>
-                String(i.inputs.userData),
-            );
+            const userData = [
+                launchUserData(r),
+                ...ofType(r, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+            ];
             for (const [where, texts] of [
                 ["plain outputs", plain],
                 ["user-data", userData],
@@ -252,10 +295,8 @@ for (const stack of awsStacks) {
 
         test("npm run render writes exactly the user-data each host gets (but the data volume id)", () => {
             const rendered = renderStackFiles(config, { stack });
-            const hosts = [
-                ...(r.outputs.haproxyHostnames!.value as string[]),
-                ...(r.outputs.emqxHostnames!.value as string[]),
-            ];
+            assert.equal(rendered.get("cloud-init/haproxy.sh"), launchUserData(r));
+            const hosts = r.outputs.emqxHostnames!.value as string[];
             const instances = ofType(r, "aws:ec2/instance:Instance");
             const names = instances.map((i) =>
                 String((i.inputs.tags as Record<string, string>).Name),
@@ -277,6 +318,7 @@ for (const stack of awsStacks) {
             const dir = await mkdtemp(join(tmpdir(), "mqtt-edge-userdata-"));
             try {
                 const scripts = [
+                    launchUserData(r),
                     ...new Set(
                         ofType(r, "aws:ec2/instance:Instance").map((i) =>
                             String(i.inputs.userData),
@@ -344,7 +386,10 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
     let three: ProgramRun;
     let five: ProgramRun;
     before(async () => {
-        [three, five] = await Promise.all([runProgram("dev"), runProgram("dev", ["emqx.nodes=5"])]);
+        [three, five] = await Promise.all([
+            runProgramOnce("dev"),
+            runProgramOnce("dev", ["emqx.nodes=5"]),
+        ]);
     });
 
     const key = (x: RecordedResource) => `${x.type} ${x.name}`;
@@ -387,7 +432,7 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
         }
         // The alarms on EMQX nodes and HAProxy servers follow the node count, as does the dashboard.
         const allowed =
-            /^(aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf)|association:Association )|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-(emqx-nodes-running|haproxy-servers-down)$|aws:cloudwatch\/dashboard:Dashboard )/;
+            /^(aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf|cluster-nodes)|association:Association )|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-(emqx-nodes-running|haproxy-servers-down)$|aws:cloudwatch\/dashboard:Dashboard )/;
         for (const k of changed) assert.match(k, allowed);
         assert.ok(
             changed.some((k) => k.includes("haproxy.cfg")),
@@ -419,5 +464,80 @@ describe("program, stack dev with emqx.discovery = dns", () => {
             targets.map((t) => `emqx@${t}`),
             r.outputs.emqxNodeNames!.value,
         );
+    });
+});
+
+describe("what pulumi up changes on the dev stack, by kind of change", () => {
+    let base: ProgramRun;
+    let scaled: ProgramRun;
+    let maxconn: ProgramRun;
+    let emqxChange: ProgramRun;
+    before(async () => {
+        [base, scaled, maxconn, emqxChange] = await Promise.all([
+            runProgramOnce("dev"),
+            runProgramOnce("dev", ["haproxy.instances=4"]),
+            runProgramOnce("dev", ["haproxy.maxconn=400000"]),
+            runProgramOnce("dev", ['emqx.version="5.8.8"', "emqx.acceptors=32"]),
+        ]);
+    });
+
+    test("more HAProxy instances: only the group's desired capacity (and the capacity it waits for)", () => {
+        // Besides the group, only what watches it: the healthy-hosts and capacity alarms and the
+        // dashboard take the new count.
+        assert.deepEqual(changedBetween(base, scaled), [
+            "aws:autoscaling/group:Group haproxy-group",
+            "aws:cloudwatch/dashboard:Dashboard dashboard-dashboard",
+            "aws:cloudwatch/metricAlarm:MetricAlarm alarms-fleet-capacity",
+            "aws:cloudwatch/metricAlarm:MetricAlarm alarms-nlb-healthy-hosts",
+        ]);
+        const group = (r: ProgramRun) => only(r, "aws:autoscaling/group:Group").inputs;
+        const fields = Object.keys(group(scaled)).filter(
+            (k) => JSON.stringify(group(scaled)[k]) !== JSON.stringify(group(base)[k]),
+        );
+        assert.deepEqual(fields.sort(), ["desiredCapacity", "waitForElbCapacity"]);
+        assert.equal(group(scaled).desiredCapacity, 4);
+    });
+
+    test("a new maxconn: a new launch template version (the group rolls) and haproxy.cfg; no EMQX resource", () => {
+        const changed = changedBetween(base, maxconn);
+        assert.ok(changed.includes("aws:ec2/launchTemplate:LaunchTemplate haproxy-launch"));
+        for (const k of changed) {
+            assert.match(
+                k,
+                /^(aws:ec2\/launchTemplate:LaunchTemplate haproxy-launch|aws:ssm\/parameter:Parameter haproxy-files-haproxy\.cfg|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-fleet-capacity|aws:cloudwatch\/dashboard:Dashboard dashboard-dashboard)$/,
+            );
+        }
+    });
+
+    test("a new emqx.conf and EMQX version: parameters and the association only, no EMQX instance replaced", () => {
+        const changed = changedBetween(base, emqxChange);
+        assert.ok(changed.includes("aws:ssm/parameter:Parameter emqx-files-emqx.conf"));
+        assert.ok(changed.includes("aws:ssm/parameter:Parameter emqx-files-emqx-version"));
+        for (const k of changed) {
+            assert.match(
+                k,
+                /^aws:ssm\/(parameter:Parameter emqx-files-|association:Association emqx-sync-apply)/,
+            );
+        }
+        // The user-data every node has is the same before and after: nothing to replace.
+        assert.deepEqual(
+            ofType(emqxChange, "aws:ec2/instance:Instance").map((i) => i.inputs.userData),
+            ofType(base, "aws:ec2/instance:Instance").map((i) => i.inputs.userData),
+        );
+    });
+
+    test("the SSM agent is installed before the apply step in every user-data; EMQX waits for its mount", () => {
+        const scripts = [
+            launchUserData(base),
+            ...ofType(base, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+        ];
+        for (const script of scripts) {
+            const agent = script.indexOf("systemctl enable --now amazon-ssm-agent");
+            const apply = script.search(/^\/usr\/local\/sbin\/mqtt-edge-apply-\w+ --boot$/m);
+            assert.ok(agent > 0 && agent < apply, "agent before apply");
+        }
+        for (const instance of ofType(base, "aws:ec2/instance:Instance")) {
+            assert.match(String(instance.inputs.userData), /^RequiresMountsFor=\/var\/lib\/emqx$/m);
+        }
     });
 });
