@@ -16,6 +16,7 @@ import { EdgePki } from "./edge-pki.ts";
 import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergency-cleanup.ts";
 import { HaproxyProcess } from "./haproxy-process.ts";
 import { findFreePort, LoopbackAddressPool } from "./loopback-endpoints.ts";
+import { testWorkerPrivileges } from "./worker-privileges.ts";
 
 /** What a test may choose about its edge. */
 export interface EdgeOptions {
@@ -117,6 +118,7 @@ export class EdgeHarness {
                 workDir,
                 pki,
                 brokers,
+                runAs: await testWorkerPrivileges(workDir),
             });
             options.customize?.(spec);
             const config = renderHaproxyCfg(spec);
@@ -196,6 +198,7 @@ interface DefaultSpecInputs {
     workDir: string;
     pki: EdgePki;
     brokers: BrokerStandIns;
+    runAs: HaproxySpec["process"]["runAs"];
 }
 
 /**
@@ -211,6 +214,8 @@ function defaultSpec(inputs: DefaultSpecInputs): HaproxySpec {
             threads: 2,
             log: { kind: "stdout", level: "info" },
             statsSocketPath: join(workDir, "admin.sock"),
+            // As in production where the machine allows it (worker-privileges.ts).
+            runAs: inputs.runAs,
             hardStopAfterMs: 30_000,
         },
         timeouts: {
