@@ -17,21 +17,25 @@ import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { dockerTypes, outputValue, recorded, settle } from "../docker/docker-mocks.ts";
-import { BrokerStandIns } from "./harness/broker-stand-ins.ts";
+import { BrokerStandIns } from "../../local-edge/broker-stand-ins.ts";
 import {
     forgetTemporaryDirectory,
     registerTemporaryDirectory,
-} from "./harness/emergency-cleanup.ts";
-import { HaproxyProcess } from "./harness/haproxy-process.ts";
-import { findFreePort, LoopbackAddressPool } from "./harness/loopback-endpoints.ts";
-import { connectMqttDevice, endAllMqttDevices, endMqttDevice } from "./harness/mqtt-device.ts";
+} from "../../local-edge/emergency-cleanup.ts";
+import { HaproxyProcess } from "../../local-edge/haproxy-process.ts";
+import { findFreePort, LoopbackAddressPool } from "../../local-edge/loopback-endpoints.ts";
+import {
+    connectMqttDevice,
+    endAllMqttDevices,
+    endMqttDevice,
+} from "../../local-edge/mqtt-device.ts";
 import {
     canDropPrivileges,
     haproxyAccount,
     processIdentity,
     type SystemAccount,
-} from "./harness/worker-privileges.ts";
+} from "../../local-edge/worker-privileges.ts";
+import { dockerTypes, outputValue, recorded, settle } from "../docker/docker-mocks.ts";
 
 const { createDockerEdge } = await import("../../infra/docker-edge.ts");
 const { parseEdgeConfig } = await import("../../infra/config.ts");

@@ -1,12 +1,12 @@
 /**
- * The production privilege arrangement for a test HAProxy: the master starts as root, the workers
- * drop to the `haproxy` account inside a chroot (templates/haproxy-spec.ts, runAs). Only root can
- * switch user, so a test run by anyone else keeps the starting user; CI runs as root
- * (`sudo bash .ci/run`), so there every e2e test runs with the drop.
+ * The production privilege arrangement for a HAProxy on this machine (tests, `--local` runs): the
+ * master starts as root, the workers drop to the `haproxy` account inside a chroot
+ * (templates/haproxy-spec.ts, runAs). Only root can switch user, so a run by anyone else keeps the
+ * starting user; CI runs as root (`sudo bash .ci/run`), so there every e2e test runs with the drop.
  */
 import { mkdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { HaproxyWorkerPrivileges } from "../../../templates/haproxy-spec.ts";
+import type { HaproxyWorkerPrivileges } from "../templates/haproxy-spec.ts";
 
 /** The account the Debian package and the official image create for HAProxy's workers. */
 export const HAPROXY_ACCOUNT = "haproxy";
@@ -48,10 +48,10 @@ export async function haproxyAccount(): Promise<SystemAccount> {
 }
 
 /**
- * What a test spec's `process.runAs` should be: the drop into `<workDir>/chroot` (created empty
+ * What a local spec's `process.runAs` should be: the drop into `<workDir>/chroot` (created empty
  * and root-owned, like Debian's /var/lib/haproxy) when running as root, else the starting user.
  */
-export async function testWorkerPrivileges(
+export async function localWorkerPrivileges(
     workDir: string,
 ): Promise<HaproxyWorkerPrivileges | "starting-user"> {
     if (!canDropPrivileges()) return "starting-user";
