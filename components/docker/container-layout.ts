@@ -17,8 +17,9 @@ const haproxyDir = "/usr/local/etc/haproxy";
  * master binds and loads every file, and the workers drop to the image's `haproxy` account, chrooted
  * into /var/lib/haproxy, which the image creates for it (docker-library/haproxy@ec437dd
  * 2.6/Dockerfile: `useradd --uid 99 ... haproxy`, `mkdir /var/lib/haproxy; chown haproxy:haproxy`).
- * The stats socket is bound by the root master in /run, outside the chroot, so a worker can
- * neither reach nor replace it.
+ * The stats socket is bound by the root master in /run (a directory of Debian's essential
+ * base-files package, `dpkg -S /run`, so in the image's debian base), outside the chroot, so a
+ * worker can neither reach nor replace it.
  */
 export const dockerHaproxyLayout: HaproxyLayout = {
     config: `${haproxyDir}/haproxy.cfg`,
