@@ -42,9 +42,10 @@ export const awsHaproxyLayout: HaproxyLayout = {
     crl: "/etc/haproxy/ca/crl.pem",
     statsSocket: "/run/haproxy/admin.sock",
     pidFile: "/run/haproxy.pid",
-    // Once chrooted, a worker sends to /dev/log *inside* the chroot, /var/lib/haproxy/dev/log:
-    // the host must listen there (Debian's haproxy package ships /etc/rsyslog.d/49-haproxy.conf,
-    // `$AddUnixListenSocket /var/lib/haproxy/dev/log`, which needs rsyslog), or logs are lost.
+    // Once chrooted, a worker sends to /dev/log *inside* the chroot (haproxy 2.6.12: `log /x/log`
+    // went to <chroot>/x/log), i.e. /var/lib/haproxy/dev/log. Debian 12's haproxy.service puts the
+    // journal's socket there (`BindReadOnlyPaths=/dev/log:/var/lib/haproxy/dev/log`; the package
+    // ships the empty dev/), so no rsyslog is needed; a unit without that line loses the logs.
     log: { kind: "syslog", address: "/dev/log", facility: "local0", level: "info" },
     adminAddress: "127.0.0.1",
     // The Debian package creates the account and the directory (root-owned, empty but for dev/).
