@@ -196,7 +196,7 @@ const emqxSchema = z
             .regex(/^5\.\d{1,2}\.\d{1,3}$/, { error: "must be an EMQX 5 version such as 5.8.9" })
             .default("5.8.9")
             .describe(
-                "EMQX version, pinned. 5.8.x is the last Apache-2.0 line; 5.9 and later need licenseKey for a cluster.",
+                "EMQX version, pinned. 5.8.x is the last Apache-2.0 line (Docker image emqx/emqx); 5.9 and later are the BSL build (emqx/emqx-enterprise) and need emqxLicenseKey for a cluster.",
             ),
         instanceType: z
             .string()

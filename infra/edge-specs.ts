@@ -5,7 +5,7 @@
  */
 
 import type { EmqxSpec } from "../templates/emqx.ts";
-import type { HaproxySpec } from "../templates/haproxy-spec.ts";
+import type { HaproxySpec, HaproxyWorkerPrivileges } from "../templates/haproxy-spec.ts";
 import type { EdgeConfig } from "./config.ts";
 
 /** Where HAProxy's files live on a host or in a container, and where it logs. */
@@ -20,6 +20,11 @@ export interface HaproxyLayout {
     readonly statsSocket: string;
     readonly pidFile?: string;
     readonly log: HaproxySpec["process"]["log"];
+    /**
+     * The account and chroot the workers drop to; the master stays root, so it alone reads the
+     * 0600 keys, at start and at every reload.
+     */
+    readonly workerPrivileges: HaproxyWorkerPrivileges;
     /**
      * Where the Prometheus exporter and stats page listen: loopback on a host (reach it through
      * SSM port forwarding; it has no authentication), every address inside a container (Docker
@@ -37,8 +42,14 @@ export const awsHaproxyLayout: HaproxyLayout = {
     crl: "/etc/haproxy/ca/crl.pem",
     statsSocket: "/run/haproxy/admin.sock",
     pidFile: "/run/haproxy.pid",
+    // Once chrooted, a worker sends to /dev/log *inside* the chroot (haproxy 2.6.12: `log /x/log`
+    // went to <chroot>/x/log), i.e. /var/lib/haproxy/dev/log. Debian 12's haproxy.service puts the
+    // journal's socket there (`BindReadOnlyPaths=/dev/log:/var/lib/haproxy/dev/log`; the package
+    // ships the empty dev/), so no rsyslog is needed; a unit without that line loses the logs.
     log: { kind: "syslog", address: "/dev/log", facility: "local0", level: "info" },
     adminAddress: "127.0.0.1",
+    // The Debian package creates the account and the directory (root-owned, empty but for dev/).
+    workerPrivileges: { user: "haproxy", group: "haproxy", chroot: "/var/lib/haproxy" },
 };
 
 /** EMQX's data dir on the AWS hosts (the package's). */
@@ -99,6 +110,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
             maxconn: h.maxconn,
             log: paths.log,
             statsSocketPath: paths.statsSocket,
+            runAs: paths.workerPrivileges,
             ...(paths.pidFile ? { pidFile: paths.pidFile } : {}),
             hardStopAfterMs: seconds(h.hardStopAfterSeconds),
         },

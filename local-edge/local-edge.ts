@@ -21,6 +21,7 @@ import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergenc
 import { HaproxyProcess } from "./haproxy-process.ts";
 import { type LocalKeyAlgorithm, LocalPki } from "./local-pki.ts";
 import { findFreePort, LoopbackAddressPool } from "./loopback-endpoints.ts";
+import { localWorkerPrivileges } from "./worker-privileges.ts";
 
 /** What a local edge may change about the stack's own shape. */
 export interface LocalEdgeOptions {
@@ -154,6 +155,8 @@ export class LocalEdge {
                 maxconn,
                 log: { kind: "stdout", level: options.connectionLog ? "info" : "notice" },
                 statsSocketPath: join(workDir, "admin.sock"),
+                // The stack's drop to haproxy, into a chroot of our own, where this user may switch.
+                runAs: await localWorkerPrivileges(workDir),
             };
             delete spec.process.pidFile;
             spec.mqtts = {

@@ -76,21 +76,39 @@ export interface HaproxyProcessSpec {
     /** Absolute path of the admin-level stats socket (runtime API: `set ssl crl-file`, `show stat`). */
     statsSocketPath: string;
     /**
-     * Unprivileged account the workers switch to after binding and loading certificates (e.g. the
-     * Debian package's `haproxy`); omit to keep the starting user (tests).
+     * Who the workers run as. Production (both targets) drops to an unprivileged account inside a
+     * chroot; `"starting-user"` keeps whoever started HAProxy and is only for a HAProxy started
+     * without root (a test on a developer's machine), which could not switch user anyway. There is
+     * no default on purpose: a spec that forgets it must not get root workers.
      */
-    runAs?: {
-        /** System user name. */
-        user: string;
-        /** System group name. */
-        group: string;
-    };
+    runAs: HaproxyWorkerPrivileges | "starting-user";
     /** Absolute path where the master process writes its pid; omit for none. */
     pidFile?: string;
     /** `hard-stop-after`: how long an old worker may keep long-lived MQTT sessions after a reload. */
     hardStopAfterMs: number;
     /** `tune.ssl.cachesize` in blocks (about 200 bytes each); omit for HAProxy's default (20000). */
     tlsSessionCacheSize?: number;
+}
+
+/**
+ * The account and chroot the workers switch to. The master, started as root, binds every listener
+ * and stats socket and loads every certificate, key, CA file and CRL before it forks; only the
+ * workers change user (checked with haproxy 2.6.12: master uid 0, worker uid haproxy, worker root
+ * the chroot). So keys stay root-owned 0600, and a reload, which the master performs, still reads
+ * them. Inside the chroot a worker reaches no file by path: a unix-socket `log` target resolves
+ * inside it (2.6.12: `log /x/log` went to `<chroot>/x/log`), and runtime API updates of
+ * certificates and CRLs carry their content in the command, not a path.
+ */
+export interface HaproxyWorkerPrivileges {
+    /** System user the workers run as, e.g. `haproxy` (Debian package and official image). */
+    user: string;
+    /** System group the workers run as. */
+    group: string;
+    /**
+     * Absolute path of the directory the workers chroot into, e.g. `/var/lib/haproxy`; it should
+     * hold nothing the workers need and nothing they can write to.
+     */
+    chroot: string;
 }
 
 /** Timeouts of the MQTT path. The MQTT keepalive ordering is checked by the config schema. */

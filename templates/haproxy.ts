@@ -17,6 +17,7 @@ import type {
     HaproxyResolversSpec,
     HaproxySpec,
     HaproxyTimeouts,
+    HaproxyWorkerPrivileges,
 } from "./haproxy-spec.ts";
 import {
     checkAbsolutePath,
@@ -112,6 +113,23 @@ function logLine(field: string, target: HaproxyLogTarget): string {
     return `log ${syslogAddress(`${field}.address`, target.address)} ${facility} ${level}`;
 }
 
+/**
+ * `user`, `group` and `chroot`: the workers leave root once the master has bound and loaded
+ * everything (templates/haproxy-spec.ts, HaproxyWorkerPrivileges); nothing for "starting-user".
+ */
+function workerPrivilegeLines(field: string, runAs: unknown): string[] {
+    if (runAs === "starting-user") return [];
+    if (typeof runAs !== "object" || runAs === null || Array.isArray(runAs)) {
+        failRule(field, runAs, '{ user, group, chroot } or "starting-user"');
+    }
+    const privileges = runAs as Partial<HaproxyWorkerPrivileges>;
+    return [
+        `user ${checkSystemAccount(`${field}.user`, privileges.user)}`,
+        `group ${checkSystemAccount(`${field}.group`, privileges.group)}`,
+        `chroot ${checkAbsolutePath(`${field}.chroot`, privileges.chroot)}`,
+    ];
+}
+
 function renderGlobal(process: HaproxyProcessSpec): string {
     const field = "process";
     checkObject(field, process);
@@ -138,13 +156,7 @@ function renderGlobal(process: HaproxyProcessSpec): string {
     // `set ssl crl-file` + `commit ssl crl-file`. Mode 600: only the socket's owner, the user
     // that starts HAProxy (root in production), may connect.
     lines.push(`stats socket ${socket} mode 600 level admin`);
-    if (process.runAs !== undefined) {
-        const runAs = checkObject(`${field}.runAs`, process.runAs);
-        lines.push(
-            `user ${checkSystemAccount(`${field}.runAs.user`, runAs.user)}`,
-            `group ${checkSystemAccount(`${field}.runAs.group`, runAs.group)}`,
-        );
-    }
+    lines.push(...workerPrivilegeLines(`${field}.runAs`, process.runAs));
     if (process.pidFile !== undefined) {
         lines.push(`pidfile ${checkAbsolutePath(`${field}.pidFile`, process.pidFile)}`);
     }

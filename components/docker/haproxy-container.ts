@@ -13,7 +13,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HAPROXY_IMAGE_UID } from "./container-layout.ts";
+import { HAPROXY_CONTAINER_USER, HAPROXY_UPLOAD_OWNER } from "./container-layout.ts";
 
 /** One file HAProxy loads. */
 export interface DockerHaproxyFile {
@@ -21,7 +21,7 @@ export interface DockerHaproxyFile {
     readonly path: string;
     /** File content, PEM or text. */
     readonly content: pulumi.Input<string>;
-    /** Holds a private key: owned by the image's haproxy user, mode 0600, content kept secret. */
+    /** Holds a private key: mode 0600 (only the root master reads it), content kept secret. */
     readonly secret: boolean;
 }
 
@@ -100,6 +100,10 @@ export class DockerHaproxy extends pulumi.ComponentResource {
                 image: image.imageId,
                 hostname: "haproxy",
                 networksAdvanced: [{ name: args.networkName, ipv4Address: args.address }],
+                // Root starts the master, which reads every file, binds, and forks workers that
+                // drop to the haproxy account in a chroot (haproxy.cfg's user/group/chroot); see
+                // container-layout.ts for why not the image's USER haproxy.
+                user: HAPROXY_CONTAINER_USER,
                 uploads: [
                     { file: args.configPath, content: args.haproxyCfg, permissions: "0644" },
                     ...args.files.map((file) =>
@@ -107,15 +111,16 @@ export class DockerHaproxy extends pulumi.ComponentResource {
                             ? {
                                   file: file.path,
                                   content: pulumi.secret(file.content),
-                                  // The workers run as the image's haproxy user (USER haproxy) and
-                                  // load certificates themselves; nobody else may read the key.
-                                  owner: HAPROXY_IMAGE_UID,
-                                  group: HAPROXY_IMAGE_UID,
+                                  // Only the root master reads the key, at start and at each reload.
                                   permissions: "0600",
                               }
                             : { file: file.path, content: file.content, permissions: "0644" },
                     ),
-                ],
+                ].map((upload) => ({
+                    ...upload,
+                    owner: HAPROXY_UPLOAD_OWNER,
+                    group: HAPROXY_UPLOAD_OWNER,
+                })),
                 ports: args.ports.map((port) => ({
                     internal: port.containerPort,
                     external: port.hostPort,

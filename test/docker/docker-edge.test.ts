@@ -32,7 +32,9 @@ const { emqxNodes, haproxySpecFor } = await import("../../infra/edge-specs.ts");
 const { renderHaproxyCfg } = await import("../../templates/haproxy.ts");
 const { auditEmqxConfig } = await import("../../templates/emqx-schema-keys.ts");
 const { emqxSecretVariables } = await import("../../templates/emqx-secrets-env.ts");
-const { dockerHaproxyLayout } = await import("../../components/docker/container-layout.ts");
+const { dockerHaproxyLayout, emqxImageFor } = await import(
+    "../../components/docker/container-layout.ts"
+);
 const { defaultDockerSettings } = await import("../../components/docker/docker-settings.ts");
 const { planDockerAddresses } = await import("../../components/docker/docker-address-plan.ts");
 const { haproxyOpenFileLimit } = await import("../../components/docker/haproxy-container.ts");
@@ -227,7 +229,7 @@ describe("Docker edge for Pulumi.local.yaml", () => {
             "/usr/local/etc/haproxy/server-ecdsa-p256.pem",
             "/usr/local/etc/haproxy/server-rsa-2048.pem",
         ]);
-        assert.match(cfg, /^ {4}stats socket \/var\/lib\/haproxy\/admin\.sock /m);
+        assert.match(cfg, /^ {4}stats socket \/run\/haproxy-admin\.sock /m);
         assert.match(cfg, /^ {4}log stdout /m);
         const [openFiles] = haproxy.inputs.ulimits as {
             name: string;
@@ -242,7 +244,26 @@ describe("Docker edge for Pulumi.local.yaml", () => {
         assert.ok((openFiles?.hard ?? 0) > 2 * config.haproxy.maxconn);
     });
 
-    test("server keys are secret uploads readable only by the image's haproxy user; CA files are public", () => {
+    test("the container starts as root and haproxy.cfg drops the workers to the image's haproxy account in its chroot", () => {
+        const haproxy = haproxyContainer();
+        // Overrides the image's USER haproxy: only a root master reads the 0600 keys whoever owns
+        // them (components/docker/container-layout.ts).
+        assert.equal(haproxy.inputs.user, "0:0");
+        const global = uploaded(haproxy, dockerHaproxyLayout.config)
+            .content.split("\n\n")[1]
+            ?.split("\n")
+            .map((line) => line.trim());
+        assert.equal(global?.[0], "global");
+        assert.deepEqual(
+            global?.filter((line) => /^(user|group|chroot) /.test(line)),
+            // The official image creates the account (uid 99) and /var/lib/haproxy for it.
+            ["user haproxy", "group haproxy", "chroot /var/lib/haproxy"],
+        );
+        // The stats socket is bound by the root master outside the chroot the workers live in.
+        assert.ok(!dockerHaproxyLayout.statsSocket.startsWith("/var/lib/haproxy/"));
+    });
+
+    test("every HAProxy upload is root-owned; server keys are 0600 secrets, the rest 0644", () => {
         const haproxy = haproxyContainer();
         // One secret element makes Pulumi mark the whole `uploads` property secret in state.
         assert.equal(isSecretInput(haproxy.rawInputs.uploads), true, "uploads is a secret");
@@ -255,9 +276,10 @@ describe("Docker edge for Pulumi.local.yaml", () => {
             ],
         );
         for (const upload of uploadsOf(haproxy)) {
+            // Root whether the provider applies owner/group or leaves the tar header's 0:0.
             assert.deepEqual(
                 [upload.owner, upload.group, upload.permissions],
-                keys.includes(upload) ? ["99", "99", "0600"] : [undefined, undefined, "0644"],
+                ["0", "0", keys.includes(upload) ? "0600" : "0644"],
                 upload.file,
             );
         }
@@ -366,7 +388,7 @@ describe("the uploaded files pass the real checks", () => {
             await writeFile(local(upload.file), upload.content, { mode: 0o600 });
             cfg = cfg.replaceAll(` ${upload.file}`, ` ${local(upload.file)}`);
         }
-        await mkdir(local("/var/lib/haproxy"), { recursive: true });
+        await mkdir(dirname(local(dockerHaproxyLayout.statsSocket)), { recursive: true });
         cfg = cfg.replaceAll(
             dockerHaproxyLayout.statsSocket,
             local(dockerHaproxyLayout.statsSocket),
@@ -430,5 +452,61 @@ describe("bad docker settings", () => {
         );
         await settle();
         assert.deepEqual(recorded, []);
+    });
+});
+
+describe("the EMQX image follows emqx.version", () => {
+    test("5.8.x and before from emqx/emqx, 5.9 and later from emqx/emqx-enterprise", () => {
+        assert.equal(emqxImageFor("5.8.9"), "emqx/emqx:5.8.9");
+        assert.equal(emqxImageFor("5.0.26"), "emqx/emqx:5.0.26");
+        assert.equal(emqxImageFor("5.9.0"), "emqx/emqx-enterprise:5.9.0");
+        assert.equal(emqxImageFor("5.10.1"), "emqx/emqx-enterprise:5.10.1");
+        assert.equal(emqxImageFor("6.0.0"), "emqx/emqx-enterprise:6.0.0");
+        assert.throws(() => emqxImageFor("5.9"), /version "5\.9" is not allowed; expected major/);
+    });
+
+    test("a 5.9.0 stack pulls emqx/emqx-enterprise:5.9.0 and gives every node the license key as a secret", async () => {
+        await settle();
+        reset();
+        const licenseKey = "dGVzdC1saWNlbnNlLWtleQ.c2lnbmF0dXJl"; // base64 and "." like a real key
+        const licensed = parseEdgeConfig({
+            ...readStackFile(projectDir, "local").raw,
+            emqx: { nodes: 3, version: "5.9.0" },
+            emqxLicenseKey: licenseKey,
+        });
+        createDockerEdge(
+            { config: licensed, secrets: { emqxLicenseKey: pulumi.secret(licenseKey) } },
+            { stack: "local", now: new Date(), projectDir },
+        );
+        await settle();
+        const images = recorded
+            .filter((r) => r.type === dockerTypes.remoteImage)
+            .map((r) => r.inputs.name)
+            .sort();
+        assert.deepEqual(images, ["emqx/emqx-enterprise:5.9.0", "haproxy:2.6.33"]);
+        const nodes = recorded.filter(
+            (r) => r.type === dockerTypes.container && /-emqx-\d+$/.test(String(r.inputs.name)),
+        );
+        assert.equal(nodes.length, 3);
+        for (const node of nodes) {
+            assert.equal(node.inputs.image, mockImageId("emqx/emqx-enterprise:5.9.0"));
+            assert.equal(isSecretInput(node.rawInputs.envs), true);
+            const license = (node.inputs.envs as string[]).filter((v) =>
+                v.startsWith(`${emqxSecretVariables.licenseKey}=`),
+            );
+            assert.equal(license.length, 1);
+            assert.ok(license[0]?.includes(licenseKey));
+        }
+    });
+
+    test("a 5.9.0 cluster without a license key is refused by the configuration, as on AWS", () => {
+        assert.throws(
+            () =>
+                parseEdgeConfig({
+                    ...readStackFile(projectDir, "local").raw,
+                    emqx: { nodes: 3, version: "5.9.0" },
+                }),
+            /^ConfigError: mqtt-edge:emqx\.version = "5\.9\.0": needs mqtt-edge:emqxLicenseKey/,
+        );
     });
 });

@@ -1,6 +1,14 @@
-/** The pull-request preview covers every committed AWS stack, and CI runs the release gate. */
+/**
+ * The workflows: valid for GitHub (checked offline by @action-validator/cli against the workflow
+ * schema it embeds), on maintained actions only, the pull-request preview covering every committed
+ * AWS stack, and CI running the release gate.
+ */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { parseEdgeConfig } from "../../infra/config.ts";
@@ -44,4 +52,80 @@ test("the deploy workflow offers every AWS stack and smoke-tests it right after 
 
 test("CI runs .ci/run", () => {
     assert.ok(JSON.stringify(workflow("ci.yml").jobs.test?.steps).includes("bash .ci/run"));
+});
+
+const workflowDir = new URL(".github/workflows/", root);
+const workflowFiles = readdirSync(workflowDir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort();
+
+/** Runs the validator's CLI on one file (it takes one per run); never rejects on a bad file. */
+function actionValidator(file: string): Promise<{ code: number; output: string }> {
+    const cli = new URL("node_modules/@action-validator/cli/cli.mjs", root).pathname;
+    return new Promise((resolve, reject) => {
+        // Pure WebAssembly plus the schema it was built with: no network (also run under
+        // `unshare -n` on 2026-12-01, same results).
+        execFile(process.execPath, [cli, file], { timeout: 20_000 }, (error, stdout, stderr) => {
+            if (error !== null && typeof error.code !== "number") reject(error);
+            else
+                resolve({
+                    code: error === null ? 0 : Number(error.code),
+                    output: `${stdout}${stderr}`,
+                });
+        });
+    });
+}
+
+test("every workflow passes @action-validator/cli", async () => {
+    assert.deepEqual(workflowFiles, ["ci.yml", "crl-refresh.yml", "deploy.yml", "preview.yml"]);
+    for (const name of workflowFiles) {
+        const result = await actionValidator(new URL(name, workflowDir).pathname);
+        assert.equal(result.code, 0, `${name}: ${result.output}`);
+    }
+});
+
+test("the validator refuses a workflow with a misspelt key, so a pass above means something", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mqtt-edge-workflow-"));
+    try {
+        const broken = readFileSync(new URL("ci.yml", workflowDir), "utf8").replace(
+            "runs-on:",
+            "run-on:",
+        );
+        const file = join(dir, "broken.yml");
+        await writeFile(file, broken);
+        const result = await actionValidator(file);
+        assert.notEqual(result.code, 0);
+        assert.match(result.output, /run-on/);
+    } finally {
+        await rm(dir, { recursive: true, force: true });
+    }
+});
+
+/**
+ * Each action a workflow may use, at the major we reviewed. All run on node24, the runtime GitHub
+ * keeps (their action.yml `runs.using` at these tags); pulumi/actions v7 also installs the CLI when
+ * given no command (its README, "Installation Only"), which replaces the unmaintained
+ * pulumi/action-install-pulumi-cli@v2 (declared on Node 12).
+ */
+const reviewedActions: Record<string, string> = {
+    "actions/checkout": "v7",
+    "actions/setup-node": "v7",
+    "aws-actions/configure-aws-credentials": "v6",
+    "pulumi/actions": "v7",
+};
+
+test("workflows use only reviewed, maintained actions at the reviewed major", () => {
+    for (const name of workflowFiles) {
+        const text = readFileSync(new URL(name, workflowDir), "utf8");
+        const used = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)/gm)].map((m) => m[1] ?? "");
+        assert.ok(used.length > 0, name);
+        for (const reference of used) {
+            const [action = "", version] = reference.split("@");
+            assert.equal(
+                reviewedActions[action],
+                version,
+                `${name} uses ${reference}; reviewed: ${JSON.stringify(reviewedActions)}`,
+            );
+        }
+    }
 });

@@ -12,6 +12,11 @@ import {
     endAllMqttDevices,
 } from "../../local-edge/mqtt-device.ts";
 import { waitFor } from "../../local-edge/wait-for.ts";
+import {
+    canDropPrivileges,
+    haproxyAccount,
+    processIdentity,
+} from "../../local-edge/worker-privileges.ts";
 
 let edge: LocalEdge;
 
@@ -51,6 +56,26 @@ test("runs the stack's own rendering: only addresses, paths, log and limits diff
     );
     assert.match(edge.haproxyCfg, /crl-file /);
     assert.equal(edge.spec.backend.servers.length, Math.min(edge.config.emqx.nodes, 3));
+});
+
+test("workers take the stack's drop to haproxy, in a chroot of the run's own, where the user may switch", async () => {
+    const production = haproxySpecFor(edge.config, {
+        serverKeyAlgorithms: edge.config.pki.serverKeyAlgorithms,
+        withCrl: true,
+    }).process.runAs;
+    assert.notEqual(production, "starting-user");
+    const worker = await processIdentity((await edge.haproxy.currentWorker()).pid);
+    if (!canDropPrivileges()) {
+        // Only root can switch user; anyone else runs the workers as themselves.
+        assert.equal(edge.spec.process.runAs, "starting-user");
+        assert.equal(worker.uid, process.getuid?.());
+        return;
+    }
+    const runAs = edge.spec.process.runAs;
+    assert.ok(runAs !== "starting-user" && production !== "starting-user");
+    assert.deepEqual([runAs.user, runAs.group], [production.user, production.group]);
+    const account = await haproxyAccount();
+    assert.deepEqual(worker, { uid: account.uid, gid: account.gid, root: runAs.chroot });
 });
 
 test("a device from the intermediate reaches a stand-in with its CN in PROXY v2", async () => {

@@ -230,8 +230,6 @@ describe("process, timeouts, health and admin", () => {
         assert.ok(global.includes("hard-stop-after 15m"));
         assert.ok(global.includes("log /dev/log local0 info"));
         assert.ok(global.includes("pidfile /etc/haproxy/haproxy.pid"));
-        assert.ok(global.includes("user haproxy"));
-        assert.ok(global.includes("group haproxy"));
         const stdout = sectionOf(
             render((s) => {
                 s.process.log = { kind: "stdout", level: "debug" };
@@ -239,6 +237,35 @@ describe("process, timeouts, health and admin", () => {
             "global",
         );
         assert.ok(stdout.includes("log stdout format raw local0 debug"));
+    });
+
+    test("workers drop to the given account inside the chroot; only 'starting-user' keeps root", () => {
+        const global = sectionOf(render(), "global");
+        const privilegeLines = global.filter((line) => /^(user|group|chroot) /.test(line));
+        assert.deepEqual(privilegeLines, [
+            "user haproxy",
+            "group haproxy",
+            "chroot /var/lib/haproxy",
+        ]);
+        const kept = sectionOf(
+            render((s) => {
+                s.process.runAs = "starting-user";
+            }),
+            "global",
+        );
+        assert.deepEqual(
+            kept.filter((line) => /^(user|group|chroot|uid|gid) /.test(line)),
+            [],
+        );
+    });
+
+    test("a spec without runAs is refused: no root workers by omission", () => {
+        const spec = devLikeSpec(paths);
+        delete (spec.process as Partial<typeof spec.process>).runAs;
+        assert.throws(
+            () => renderHaproxyCfg(spec),
+            /^Error: haproxy spec: process\.runAs = undefined is not allowed; expected \{ user, group, chroot \} or "starting-user"$/,
+        );
     });
 
     test("MQTT timeouts land in the tcp defaults with exact units", () => {

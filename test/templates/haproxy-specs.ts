@@ -15,7 +15,7 @@ export function devLikeSpec(pki: TestPkiFiles): HaproxySpec {
             log: { kind: "syslog", address: "/dev/log", facility: "local0", level: "info" },
             statsSocketPath: `${pki.dir}/admin.sock`,
             // The Debian package creates this account; `haproxy -c` looks it up.
-            runAs: { user: "haproxy", group: "haproxy" },
+            runAs: { user: "haproxy", group: "haproxy", chroot: "/var/lib/haproxy" },
             pidFile: `${pki.dir}/haproxy.pid`,
             hardStopAfterMs: 15 * 60_000,
             tlsSessionCacheSize: 200_000,
@@ -80,6 +80,7 @@ export function minimalSpec(pki: TestPkiFiles): HaproxySpec {
             maxconn: 200,
             log: { kind: "stdout", level: "info" },
             statsSocketPath: `${pki.dir}/admin.sock`,
+            runAs: "starting-user",
             hardStopAfterMs: 5_000,
         },
         timeouts: {

@@ -79,6 +79,7 @@ const freeTextFields: Path[] = [
     ["process", "pidFile"],
     ["process", "runAs", "user"],
     ["process", "runAs", "group"],
+    ["process", "runAs", "chroot"],
     ["process", "log", "address"],
     ["mqtts", "serverCertificatePaths", 0],
     ["mqtts", "serverCertificatePaths", 1],

@@ -16,6 +16,7 @@ import {
 } from "../../../local-edge/emergency-cleanup.ts";
 import { HaproxyProcess } from "../../../local-edge/haproxy-process.ts";
 import { findFreePort, LoopbackAddressPool } from "../../../local-edge/loopback-endpoints.ts";
+import { localWorkerPrivileges } from "../../../local-edge/worker-privileges.ts";
 import { haproxyBackendName, renderHaproxyCfg } from "../../../templates/haproxy.ts";
 import type { HaproxySpec } from "../../../templates/haproxy-spec.ts";
 import { EdgePki } from "./edge-pki.ts";
@@ -120,6 +121,7 @@ export class EdgeHarness {
                 workDir,
                 pki,
                 brokers,
+                runAs: await localWorkerPrivileges(workDir),
             });
             options.customize?.(spec);
             const config = renderHaproxyCfg(spec);
@@ -199,6 +201,7 @@ interface DefaultSpecInputs {
     workDir: string;
     pki: EdgePki;
     brokers: BrokerStandIns;
+    runAs: HaproxySpec["process"]["runAs"];
 }
 
 /**
@@ -214,6 +217,8 @@ function defaultSpec(inputs: DefaultSpecInputs): HaproxySpec {
             threads: 2,
             log: { kind: "stdout", level: "info" },
             statsSocketPath: join(workDir, "admin.sock"),
+            // As in production where the machine allows it (worker-privileges.ts).
+            runAs: inputs.runAs,
             hardStopAfterMs: 30_000,
         },
         timeouts: {
