@@ -371,7 +371,7 @@ async function issueAll(issue: IssuePlan): Promise<void> {
     progress.finish();
 }
 
-await runCli("cert-device", async () => {
+await runCli("cert:device", async () => {
     const flags = parseFlags(process.argv.slice(2), flagSpecs);
     if (flags.help === true) {
         process.stdout.write(
