@@ -74,6 +74,16 @@ export function checkExistingCaConfig(c: EdgeConfig, context: ExistingCaContext)
         );
     }
     if (byo === 0 || !c.caRootCertPem || !c.caDeviceCertPem) return;
+    for (const label of ["root", "deviceCaKey"] as const) {
+        // The schema's default is "initial"; any other value asks for a rotation we cannot do.
+        if (c.pki.rotation[label] !== "initial") {
+            fail(
+                `pki.rotation.${label}`,
+                c.pki.rotation[label],
+                "must stay unset with a bring-your-own CA: rotate that CA where it lives and set the new PEMs (docs/pki.md)",
+            );
+        }
+    }
     if (c.caRootKeyPem === undefined && c.pki.crl) {
         fail(
             "pki.crl",

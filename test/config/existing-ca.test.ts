@@ -172,6 +172,20 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
         );
     });
 
+    test("a root or device CA key rotation label is refused: that CA rotates where it lives", () => {
+        refuses(
+            { ...valid, pki: { allowPlaintextKeys: true, rotation: { root: "2027" } } },
+            "pki.rotation.root",
+            /= "2027": must stay unset with a bring-your-own CA/,
+            plaintext,
+        );
+        const config = parseEdgeConfig(
+            { ...valid, pki: { allowPlaintextKeys: true, rotation: { server: "2027" } } },
+            plaintext,
+        );
+        assert.equal(config.pki.rotation.server, "2027");
+    });
+
     test("keys given as secrets need no allowPlaintextKeys", () => {
         const config = parseEdgeConfig({ ...valid, pki: {} }, { plaintextSecrets: [] });
         assert.equal(config.pki.allowPlaintextKeys, false);
