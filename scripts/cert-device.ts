@@ -10,16 +10,8 @@
  * cert + CA cert, + root when known). Everything is checked before the first file is written;
  * a bad input is one stderr line and exit 2, with the output folder untouched.
  */
-import {
-    closeSync,
-    existsSync,
-    mkdirSync,
-    openSync,
-    statSync,
-    unlinkSync,
-    writeSync,
-} from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, existsSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { assertSignedBy, type IssuingCa, loadIssuingCa, parseCertificatePem } from "../pki/ca.ts";
 import {
     cliHelp,
