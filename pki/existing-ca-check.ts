@@ -10,15 +10,8 @@
  * turns HAProxy's issuer pin into the leaf's CN; a key of another certificate signs device
  * certificates nobody trusts.
  */
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs a Reflect polyfill loaded
-// first (the library's README, "Reflect Polyfill Required").
-import "reflect-metadata";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import {
-    KeyUsageFlags,
-    KeyUsagesExtension,
-    X509Certificate as ParsedCertificate,
-} from "@peculiar/x509";
+import { hasKeyUsage, isCaByBasicConstraints, keyUsageBits } from "./der-key-usage.ts";
 import { PkiInputError } from "./input-error.ts";
 import { pemBlocks } from "./pem.ts";
 
@@ -117,20 +110,27 @@ function parseCertificate(field: ExistingCaField, pem: string): X509Certificate 
 
 function checkIsCa(field: ExistingCaField, cert: X509Certificate): void {
     const subject = oneLineSubject(cert);
-    if (!cert.ca) {
+    if (!isCaByBasicConstraints(cert.raw)) {
         throw new ExistingCaError(
             field,
             `(${subject}) is not a CA certificate (basicConstraints CA:TRUE missing); allowed: a CA certificate, not a device or server certificate`,
             subject,
         );
     }
-    const usage = new ParsedCertificate(cert.raw).getExtension(KeyUsagesExtension);
     // RFC 5280 §4.2.1.3: a CA that signs certificates asserts keyCertSign. OpenSSL accepts a CA
     // without a KeyUsage extension at all, and so do we (pki/ca.ts loadIssuingCa does the same).
-    if (usage && (usage.usages & KeyUsageFlags.keyCertSign) === 0) {
+    if (hasKeyUsage(cert.raw, keyUsageBits.keyCertSign) === false) {
         throw new ExistingCaError(
             field,
             `(${subject}) may not sign certificates (keyUsage lacks keyCertSign); allowed: a CA whose keyUsage includes keyCertSign`,
+            subject,
+        );
+    }
+    // Whatever else OpenSSL (X509_check_ca, node's `ca`) holds against it, HAProxy would too.
+    if (!cert.ca) {
+        throw new ExistingCaError(
+            field,
+            `(${subject}) is not accepted as a CA by OpenSSL; allowed: a CA certificate (basicConstraints CA:TRUE, keyUsage keyCertSign)`,
             subject,
         );
     }

@@ -24,6 +24,7 @@ interface Pems {
     intermediateKey: string;
     device: string;
     otherRoot: string;
+    crlOnly: string;
 }
 
 /** Asserts one ConfigError line that starts with `mqtt-edge:<key> = ` and matches `pattern`. */
@@ -78,6 +79,28 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ]);
+        // A CA that may sign CRLs but not certificates.
+        await run("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            join(dir, "crl-only-key.pem"),
+            "-out",
+            join(dir, "crl-only.pem"),
+            "-subj",
+            "/CN=crl only",
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,cRLSign",
+        ]);
         pems = {
             root: await readFile(chain.rootCert, "utf8"),
             rootKey: await readFile(chain.rootKey, "utf8"),
@@ -85,6 +108,7 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
             intermediateKey: await readFile(chain.intermediateKey, "utf8"),
             device: await readFile(chain.deviceCert, "utf8"),
             otherRoot: await readFile(join(dir, "other.pem"), "utf8"),
+            crlOnly: await readFile(join(dir, "crl-only.pem"), "utf8"),
         };
         valid = {
             caRootCertPem: pems.root,
@@ -123,6 +147,15 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
             { ...valid, caDeviceCertPem: pems.device },
             "caDeviceCertPem",
             /is not a CA certificate \(basicConstraints CA:TRUE missing\)/,
+            plaintext,
+        );
+    });
+
+    test("a CA whose keyUsage lacks keyCertSign is refused naming the key", () => {
+        refuses(
+            { ...valid, caRootCertPem: pems.crlOnly },
+            "caRootCertPem",
+            /= \[PEM CN=crl only\]: \(CN=crl only\) may not sign certificates \(keyUsage lacks keyCertSign\)/,
             plaintext,
         );
     });
