@@ -101,7 +101,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     // server certificates' SANs.
     const pki = new Pki("pki", edgePkiArgs(config, secrets, [nlb.dnsName]));
     const rootKeyPem = pki.rootKeyPem;
-    const crls = edgeCrls(pki, context);
+    const crls = edgeCrls(pki, context, config.pki.crl);
 
     const serverKeyAlgorithms = pki.serverCertificates.map((c) => c.keyAlgorithm);
     const haproxySpec = haproxySpecFor(config, {

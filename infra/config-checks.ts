@@ -137,25 +137,6 @@ export function checkCrossFields(c: EdgeConfig): void {
             "must name at most one ECDSA and at most one RSA algorithm",
         );
     }
-    const byo = [c.caRootCertPem, c.caDeviceCertPem, c.caDeviceKeyPem].filter(Boolean).length;
-    if (byo !== 0 && byo !== 3) {
-        fail(
-            c.caRootCertPem
-                ? c.caDeviceCertPem
-                    ? "caDeviceKeyPem"
-                    : "caDeviceCertPem"
-                : "caRootCertPem",
-            undefined,
-            "bring-your-own CA needs all of caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
-        );
-    }
-    if (c.caRootKeyPem && byo === 0) {
-        fail(
-            "caRootKeyPem",
-            c.caRootKeyPem,
-            "only goes with caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
-        );
-    }
     const zones = c.network.availabilityZones;
     if (zones && new Set(zones).size !== zones.length) {
         fail("network.availabilityZones", zones, "must not repeat a zone");

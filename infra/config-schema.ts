@@ -287,6 +287,16 @@ const pkiSchema = z
         testDevices: int(0, 100)
             .default(2)
             .describe("Device certificates issued in the stack for smoke and load tests."),
+        crl: bool()
+            .default(true)
+            .describe(
+                "Check device certificates against CRLs (root and device CA). false is allowed, and needed for a bring-your-own CA without caRootKeyPem: revoked devices then still connect (docs/pki.md).",
+            ),
+        allowPlaintextKeys: bool()
+            .default(false)
+            .describe(
+                "Accept caDeviceKeyPem / caRootKeyPem in plaintext in the stack file (throwaway stacks only); otherwise they must be set with pulumi config set --secret.",
+            ),
     })
     .prefault({});
 
@@ -471,7 +481,7 @@ export const stackSchema = z.strictObject({
     caRootKeyPem: pemKey()
         .optional()
         .describe(
-            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL.",
+            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL. Without it, set pki.crl: false.",
         ),
     mqtt: mqttSchema,
     haproxy: haproxySchema,

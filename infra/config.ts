@@ -11,7 +11,9 @@
 import { z } from "zod";
 import { checkCrossFields } from "./config-checks.ts";
 import { CONFIG_NAMESPACE, ConfigError, describeIssue, SECRET_KEYS } from "./config-errors.ts";
+import { checkExistingCaConfig } from "./config-existing-ca.ts";
 import { stackSchema } from "./config-schema.ts";
+import { checkZonesInRegion } from "./config-zones.ts";
 
 export { compareVersions } from "./config-checks.ts";
 export { CONFIG_NAMESPACE, ConfigError, SECRET_KEYS } from "./config-errors.ts";
@@ -33,6 +35,14 @@ export const ENCRYPTED_SECRET = "[encrypted in the stack file]";
 export interface ParseOptions {
     /** Secret keys set in the stack file but encrypted; they count as present, unvalidated. */
     readonly encryptedSecrets?: readonly string[];
+    /** Secret keys set in plaintext; private keys among them need pki.allowPlaintextKeys. */
+    readonly plaintextSecrets?: readonly string[];
+    /** The stack's `aws:region`, when configured: availability zones must belong to it. */
+    readonly awsRegion?: string | undefined;
+    /** The time bring-your-own CA certificates must be valid at (default: now). */
+    readonly now?: Date;
+    /** Receives one line per warning (e.g. a CA within 30 days of expiry); default: ignored. */
+    readonly onWarning?: (line: string) => void;
 }
 
 /**
@@ -70,6 +80,13 @@ export function parseEdgeConfig(
         },
     };
     checkCrossFields(config);
+    checkZonesInRegion(config, options.awsRegion);
+    checkExistingCaConfig(config, {
+        plaintextSecrets: options.plaintextSecrets ?? [],
+        encryptedSecrets: options.encryptedSecrets ?? [],
+        now: options.now ?? new Date(),
+        onWarning: options.onWarning ?? (() => {}),
+    });
     return config;
 }
 /** JSON Schema of the configuration, for the README's reference table and editors. */

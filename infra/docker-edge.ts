@@ -120,7 +120,7 @@ export function createDockerEdge(
     // Devices on this machine connect by the configured names (localhost in Pulumi.local.yaml).
     const pki = new Pki("pki", edgePkiArgs(config, secrets, []));
     const rootKeyPem = pki.rootKeyPem;
-    const crls = edgeCrls(pki, context);
+    const crls = edgeCrls(pki, context, config.pki.crl);
 
     const network = new DockerEdgeNetwork(`${id}-network`, {
         networkName: namePrefix,

@@ -1,6 +1,7 @@
 /**
  * The stack's CRLs (root and device intermediate) from its reviewed revocation list, for every
- * target; none when the root key is not in the stack (an existing CA given without it).
+ * target; none when the stack turns them off (`pki.crl: false`, which the configuration requires
+ * of an existing CA given without its root key).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,9 +15,9 @@ export interface EdgeCrlsContext {
     readonly projectDir: string;
 }
 
-export function edgeCrls(pki: Pki, context: EdgeCrlsContext): Crls | undefined {
+export function edgeCrls(pki: Pki, context: EdgeCrlsContext, enabled: boolean): Crls | undefined {
     const rootKeyPem = pki.rootKeyPem;
-    if (rootKeyPem === undefined) return undefined;
+    if (!enabled || rootKeyPem === undefined) return undefined;
     return new Crls("crls", {
         stack: context.stack,
         revocationsText: readRevocations(context.projectDir, context.stack),

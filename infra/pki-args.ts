@@ -1,6 +1,8 @@
 /**
  * The Pki component's arguments from the stack configuration: generated chain by default, or the
- * operator's own CA (caRootCertPem, caDeviceCertPem, caDeviceKeyPem[, caRootKeyPem]).
+ * operator's own CA (caRootCertPem, caDeviceCertPem, caDeviceKeyPem[, caRootKeyPem]). The
+ * configuration has already checked that chain (infra/config-existing-ca.ts); the component
+ * checks it again, as it does for any caller.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { PkiArgs } from "../components/pki.ts";
@@ -36,7 +38,11 @@ export function edgePkiArgs(
             deviceCa: pki.intermediateValidityHours,
             server: pki.serverValidityHours,
         },
-        rotation: pki.rotation,
+        // An existing CA is rotated where it lives; only the server certificate is ours to roll.
+        rotation: existingCa ? { server: pki.rotation.server } : pki.rotation,
+        // Without the root key the server certificate can only come from the device CA; its
+        // serverAuth-only EKU keeps it from passing as a device (docs/pki.md, "Who signs").
+        ...(existingCa && !existingCa.rootKeyPem ? { serverIssuer: "deviceCa" as const } : {}),
         ...(existingCa ? { existingCa } : {}),
     };
 }

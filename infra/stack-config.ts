@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, type EdgeConfig, parseEdgeConfig, SECRET_KEYS } from "./config.ts";
+import { checkConfigNamespace } from "./stack-file-keys.ts";
 
 type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -14,15 +15,42 @@ export interface StackConfig {
     readonly secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
 }
 
+/**
+ * Whether the CLI handed a key over as a secret. The Node.js language host puts the secret keys
+ * in PULUMI_CONFIG_SECRET_KEYS next to PULUMI_CONFIG (pulumi/pulumi
+ * sdk/nodejs/cmd/pulumi-language-nodejs main.go, `pulumiConfigSecretKeysVar`), and @pulumi/pulumi
+ * reads it in an untyped runtime function (runtime/config.js `isConfigSecret`, 3.276.0). A run
+ * that has the config but not that list (an old CLI) counts every key as secret, so nothing is
+ * refused for want of it.
+ */
+function isSecretInStack(key: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    const listMissing =
+        process.env.PULUMI_CONFIG !== undefined &&
+        process.env.PULUMI_CONFIG_SECRET_KEYS === undefined;
+    if (runtime.isConfigSecret === undefined || listMissing) return true;
+    return runtime.isConfigSecret(key);
+}
+
 /** Validates before any resource is declared: a bad key stops the program with one line. */
 export function loadStackConfig(): StackConfig {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const all = pulumi.runtime.allConfig();
+    for (const [key, value] of Object.entries(all)) {
+        checkConfigNamespace(key);
         if (!key.startsWith(prefix)) continue;
         raw[key.slice(prefix.length)] = decode(value);
     }
-    const parsed = parseEdgeConfig(raw);
+    const parsed = parseEdgeConfig(raw, {
+        plaintextSecrets: SECRET_KEYS.filter(
+            (key) => key in raw && !isSecretInStack(`${prefix}${key}`),
+        ),
+        awsRegion: all["aws:region"],
+        onWarning: (line) => {
+            void pulumi.log.warn(line);
+        },
+    });
     const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
     const config: Record<string, unknown> = { ...parsed };
     for (const key of SECRET_KEYS) {

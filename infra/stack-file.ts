@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { CONFIG_NAMESPACE, ConfigError } from "./config.ts";
+import { CONFIG_NAMESPACE, ConfigError, SECRET_KEYS } from "./config.ts";
+import { checkConfigNamespace, checkStackFileSections } from "./stack-file-keys.ts";
 
 export interface StackFile {
     /** Stack name, from the file name. */
@@ -17,6 +18,8 @@ export interface StackFile {
     readonly raw: Record<string, unknown>;
     /** Project keys whose values are encrypted secrets in the file. */
     readonly secrets: readonly string[];
+    /** Secret project keys (SECRET_KEYS) whose values are in plaintext in the file. */
+    readonly plaintextSecrets: readonly string[];
     /** Keys of other namespaces (aws:region, ...), as strings. */
     readonly providerConfig: Readonly<Record<string, string>>;
 }
@@ -51,6 +54,12 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
         const first = String((e as Error).message).split("\n")[0];
         throw new ConfigError(`${path} is not valid YAML: ${first}`);
     }
+    if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
+        throw new ConfigError(
+            `${path}: the file must be a map (config: ...); allowed: a Pulumi stack settings file`,
+        );
+    }
+    checkStackFileSections(path, (doc ?? {}) as Record<string, unknown>);
     const config = (doc as { config?: unknown } | null)?.config ?? {};
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
         throw new ConfigError(`${path}: 'config' must be a map of keys to values`);
@@ -59,6 +68,7 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
     const secrets: string[] = [];
     const providerConfig: Record<string, string> = {};
     for (const [fullKey, value] of Object.entries(config)) {
+        checkConfigNamespace(fullKey);
         const colon = fullKey.indexOf(":");
         const namespace = colon < 0 ? CONFIG_NAMESPACE : fullKey.slice(0, colon);
         const key = colon < 0 ? fullKey : fullKey.slice(colon + 1);
@@ -70,7 +80,8 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
             raw[key] = value;
         }
     }
-    return { stack, path, raw, secrets, providerConfig };
+    const plaintextSecrets = SECRET_KEYS.filter((key) => key in raw);
+    return { stack, path, raw, secrets, plaintextSecrets, providerConfig };
 }
 
 function isSecure(value: unknown): boolean {

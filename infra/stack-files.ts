@@ -15,7 +15,7 @@ import {
     EMQX_CONTAINER_DATA_DIR,
 } from "../components/docker/container-layout.ts";
 import { planDockerAddresses } from "../components/docker/docker-address-plan.ts";
-import { subjectCommonName } from "../components/pki-existing-ca.ts";
+import { subjectCommonName } from "../pki/existing-ca-check.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
 import { awsHostPlans } from "./aws-hosts.ts";
@@ -47,7 +47,8 @@ export function haproxySourceCidrs(config: EdgeConfig): string[] {
 
 /**
  * The issuer HAProxy pins: the device intermediate's CN as generated, or as it stands in an
- * existing intermediate's certificate.
+ * existing intermediate's certificate (parseEdgeConfig has verified that certificate is a CA
+ * signed by the given root, so this is never a leaf's CN).
  */
 export function deviceIssuerCommonName(config: EdgeConfig): string {
     return config.caDeviceCertPem
@@ -66,8 +67,8 @@ export function renderStackFiles(
     options: StackFilesOptions,
 ): Map<string, string> {
     const docker = config.target === "docker";
-    // CRLs need the root key: generated, or given with an existing CA.
-    const withCrl = !config.caRootCertPem || config.caRootKeyPem !== undefined;
+    // The configuration refuses pki.crl with an existing CA that comes without its root key.
+    const withCrl = config.pki.crl;
     const files = new Map<string, string>();
     const spec = haproxySpecFor(config, {
         serverKeyAlgorithms: config.pki.serverKeyAlgorithms,

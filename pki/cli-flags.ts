@@ -66,6 +66,32 @@ export function parseFlags(argv: readonly string[], specs: Record<string, FlagSp
     return parsed;
 }
 
+/** What a CLI's `--help` says, besides its flags. */
+export interface CliHelp {
+    /** The npm command line, e.g. `npm run crl -- --stack <name> --out <crl.pem>`. */
+    usage: string;
+    /** One or two sentences: what the command does. */
+    summary: string;
+    /** Whole command lines an operator can copy, at least one. */
+    examples: readonly string[];
+}
+
+/** `--help` text: usage, summary, every flag, examples (each a full npm command). */
+export function cliHelp(help: CliHelp, specs: Record<string, FlagSpec>): string {
+    return [
+        `usage: ${help.usage}`,
+        "",
+        help.summary,
+        "",
+        "flags:",
+        flagsHelp(specs),
+        "",
+        help.examples.length === 1 ? "example:" : "examples:",
+        ...help.examples.map((example) => `  ${example}`),
+        "",
+    ].join("\n");
+}
+
 /** `--help` text: one line per flag. */
 export function flagsHelp(specs: Record<string, FlagSpec>): string {
     const width = Math.max(...Object.keys(specs).map((name) => name.length)) + 2;

@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type IssuingCa, loadIssuingCa } from "../pki/ca.ts";
 import {
+    cliHelp,
     type FlagSpec,
-    flagsHelp,
     integerFlag,
     parseFlags,
     runCli,
@@ -26,6 +26,7 @@ import { PkiInputError } from "../pki/input-error.ts";
 import { readInputFile } from "../pki/input-file.ts";
 import { issueDeviceCertificate } from "../pki/issue.ts";
 import { createThrowawayCa } from "../pki/self-signed-ca.ts";
+import { Progress } from "./progress.ts";
 
 // One libuv worker thread: WebCrypto runs key generation and signing on the thread pool, which
 // would otherwise spread over 4 threads. libuv sizes the pool when it is first used, which is
@@ -43,6 +44,7 @@ const flagSpecs: Record<string, FlagSpec> = {
         help: "<pem>  sign with this CA instead of a throwaway ECDSA P-256 one",
     },
     "ca-key": { type: "string", help: "<pem>  its private key" },
+    quiet: { type: "boolean", help: "no progress line (it shows only on a terminal, after 2 s)" },
     help: { type: "boolean", help: "show this help" },
 };
 
@@ -78,11 +80,22 @@ async function caFrom(
     return { ca, label: "throwaway ECDSA P-256 CA" };
 }
 
-await runCli("bench-cert-device", async () => {
+await runCli("bench:cert-device", async () => {
     const flags = parseFlags(process.argv.slice(2), flagSpecs);
     if (flags.help === true) {
         process.stdout.write(
-            `usage: node scripts/bench-cert-device.ts [flags]\n${flagsHelp(flagSpecs)}\n`,
+            cliHelp(
+                {
+                    usage: "npm run bench:cert-device [-- --count <n> --write --ca-cert <pem> --ca-key <pem>]",
+                    summary:
+                        "Prints the device-certificate issuance rate on one core and the peak memory; exit 1 below the target rate.",
+                    examples: [
+                        "npm run bench:cert-device",
+                        "npm run bench:cert-device -- --count 5000 --write",
+                    ],
+                },
+                flagSpecs,
+            ),
         );
         return 0;
     }
@@ -93,6 +106,12 @@ await runCli("bench-cert-device", async () => {
     try {
         const cpuBefore = process.cpuUsage();
         const started = performance.now();
+        const progress = new Progress({
+            total: count,
+            unit: "certificates",
+            label: "bench:cert-device",
+            quiet: flags.quiet === true,
+        });
         for (let index = 1; index <= count; index++) {
             const commonName = `BENCH-${String(index).padStart(7, "0")}`;
             const issued = await issueDeviceCertificate(ca, {
@@ -114,7 +133,9 @@ await runCli("bench-cert-device", async () => {
                     { flag: "wx" },
                 );
             }
+            progress.tick();
         }
+        progress.finish();
         const seconds = (performance.now() - started) / 1000;
         const cpu = process.cpuUsage(cpuBefore);
         const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -125,7 +146,7 @@ await runCli("bench-cert-device", async () => {
         );
         if (perMinute < targetPerMinute) {
             process.stderr.write(
-                `bench-cert-device: below the target of ${targetPerMinute} certs/min\n`,
+                `bench:cert-device: below the target of ${targetPerMinute} certs/min\n`,
             );
             return 1;
         }

@@ -10,20 +10,12 @@
  * cert + CA cert, + root when known). Everything is checked before the first file is written;
  * a bad input is one stderr line and exit 2, with the output folder untouched.
  */
-import {
-    closeSync,
-    existsSync,
-    mkdirSync,
-    openSync,
-    statSync,
-    unlinkSync,
-    writeSync,
-} from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, existsSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { assertSignedBy, type IssuingCa, loadIssuingCa, parseCertificatePem } from "../pki/ca.ts";
 import {
+    cliHelp,
     type FlagSpec,
-    flagsHelp,
     integerFlag,
     type ParsedFlags,
     parseFlags,
@@ -42,6 +34,8 @@ import { deviceNotAfter, issueDeviceCertificate } from "../pki/issue.ts";
 import { type DeviceKeySpec, deviceCurves, deviceRsaBits } from "../pki/keys.ts";
 import { toPem } from "../pki/pem.ts";
 import { parseStackOutputs, stackOutputPem } from "../pki/stack-outputs.ts";
+import { checkOutputDir, makeOutputDir } from "./output-path.ts";
+import { Progress } from "./progress.ts";
 
 /**
  * Default validity: 825 days (about 27 months). Long enough to rotate yearly with a quarter to
@@ -76,6 +70,10 @@ const flagSpecs: Record<string, FlagSpec> = {
         help: `<n>  validity in days (default ${defaultValidityDays}, at most until the CA expires)`,
     },
     force: { type: "boolean", help: "replace existing output files" },
+    quiet: {
+        type: "boolean",
+        help: "no progress line (it shows only on a terminal, for batches over 2 s)",
+    },
     help: { type: "boolean", help: "show this help" },
 };
 
@@ -92,6 +90,8 @@ interface IssuePlan {
     keySpec: DeviceKeySpec;
     validityDays: number;
     force: boolean;
+    /** --quiet: no progress line. */
+    quiet: boolean;
 }
 
 function keySpecFrom(flags: ParsedFlags): DeviceKeySpec {
@@ -214,7 +214,8 @@ function outputFiles(
 async function plan(flags: ParsedFlags): Promise<IssuePlan> {
     const outRaw = stringFlag(flags, "out");
     if (outRaw === undefined) throw new PkiInputError("--out: missing; allowed: --out <dir>");
-    const outDir = resolve(outRaw);
+    // Checked first: a bad --out is one line before any CA file is even read.
+    const outDir = checkOutputDir("--out", outRaw);
     const keySpec = keySpecFrom(flags);
     const commonNames = commonNamesFrom(flags);
 
@@ -293,11 +294,7 @@ async function plan(flags: ParsedFlags): Promise<IssuePlan> {
         );
     }
     const force = flags.force === true;
-    if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
-        throw new PkiInputError(
-            `--out ${quoteValue(outRaw)}: exists and is not a folder; allowed: a folder or a new path`,
-        );
-    }
+
     if (!force) {
         for (const commonName of commonNames) {
             for (const path of Object.values(outputFiles(outDir, commonName))) {
@@ -309,7 +306,16 @@ async function plan(flags: ParsedFlags): Promise<IssuePlan> {
             }
         }
     }
-    return { ca, root, commonNames, outDir, keySpec, validityDays, force };
+    return {
+        ca,
+        root,
+        commonNames,
+        outDir,
+        keySpec,
+        validityDays,
+        force,
+        quiet: flags.quiet === true,
+    };
 }
 
 /** Creates `path` with `mode` from the first byte on (O_CREAT|O_EXCL), so a key is never readable by others, not even briefly. */
@@ -324,12 +330,14 @@ function writeNewFile(path: string, content: string, mode: number, replace: bool
 }
 
 async function issueAll(issue: IssuePlan): Promise<void> {
-    mkdirSync(issue.outDir, { recursive: true, mode: 0o700 });
-    const total = issue.commonNames.length;
-    const started = performance.now();
-    let lastReport = started;
-    let lastReportedTenth = 0;
-    for (const [index, commonName] of issue.commonNames.entries()) {
+    makeOutputDir("--out", issue.outDir, 0o700);
+    const progress = new Progress({
+        total: issue.commonNames.length,
+        unit: "certificates",
+        label: "cert:device",
+        quiet: issue.quiet,
+    });
+    for (const commonName of issue.commonNames) {
         const issued = await issueDeviceCertificate(issue.ca, {
             commonName,
             validityDays: issue.validityDays,
@@ -350,25 +358,27 @@ async function issueAll(issue: IssuePlan): Promise<void> {
             0o644,
             issue.force,
         );
-        const done = index + 1;
-        if (total > 1) {
-            const now = performance.now();
-            const tenth = Math.floor((done * 10) / total);
-            if (tenth > lastReportedTenth || now - lastReport >= 1000 || done === total) {
-                const perSecond = Math.round(done / ((now - started) / 1000));
-                process.stderr.write(`issued ${done}/${total} (${perSecond}/s)\n`);
-                lastReport = now;
-                lastReportedTenth = tenth;
-            }
-        }
+        progress.tick();
     }
+    progress.finish();
 }
 
-await runCli("cert-device", async () => {
+await runCli("cert:device", async () => {
     const flags = parseFlags(process.argv.slice(2), flagSpecs);
     if (flags.help === true) {
         process.stdout.write(
-            `usage: node scripts/cert-device.ts [flags]\n${flagsHelp(flagSpecs)}\n`,
+            cliHelp(
+                {
+                    usage: "npm run cert:device -- (--ca-cert <pem> --ca-key <pem> | --stack-outputs <file|->) (--cn <CN> | --cn-file <file> | --prefix <p> --count <n>) --out <dir> [flags]",
+                    summary:
+                        "Issues device certificates from the device (intermediate) CA: <CN>.key (mode 0600), <CN>.crt and <CN>.chain.pem per device. Everything is checked before the first file is written.",
+                    examples: [
+                        "npm run cert:device -- --ca-cert CaIntermediate.pem --ca-key CaIntermediate-key.pem --root-cert CaRoot.pem --cn DEVICE-0001 --out ./certs",
+                        "pulumi stack output --show-secrets --json | npm run cert:device -- --stack-outputs - --prefix DEVICE- --count 1000 --out ./certs",
+                    ],
+                },
+                flagSpecs,
+            ),
         );
         return 0;
     }

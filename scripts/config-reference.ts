@@ -4,6 +4,7 @@
  *
  *   npm run docs:config            print the table
  *   npm run docs:config -- --write update README.md
+ *   npm run docs:config -- --help  what it does
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { CONFIG_NAMESPACE, configJsonSchema } from "../infra/config.ts";
@@ -68,12 +69,46 @@ export function readmeWithReference(readme: string): string {
     return `${readme.slice(0, start + BEGIN.length)}\n${configReference()}\n${readme.slice(end)}`;
 }
 
-if (import.meta.main) {
-    if (process.argv.includes("--write")) {
+const usage = "npm run docs:config [-- --write]";
+
+/** The command line: `--write`, `--help`, nothing else. Returns the exit code. */
+export function runConfigReference(argv: readonly string[]): number {
+    const unknown = argv.find((arg) => arg !== "--write" && arg !== "--help" && arg !== "-h");
+    if (unknown !== undefined) {
+        process.stderr.write(
+            `docs:config: unknown argument ${JSON.stringify(unknown)}; allowed: --write, --help; usage: ${usage}\n`,
+        );
+        return 2;
+    }
+    if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(
+            [
+                `usage: ${usage}`,
+                "",
+                "Prints the stack configuration reference (a Markdown table generated from infra/config-schema.ts), or with --write puts it into README.md between its markers.",
+                "",
+                "flags:",
+                "  --write  replace the reference block in README.md instead of printing",
+                "  --help   show this help",
+                "",
+                "examples:",
+                "  npm run docs:config",
+                "  npm run docs:config -- --write",
+                "",
+            ].join("\n"),
+        );
+        return 0;
+    }
+    if (argv.includes("--write")) {
         const path = new URL("../README.md", import.meta.url);
         writeFileSync(path, readmeWithReference(readFileSync(path, "utf8")));
-        console.log("README.md: configuration reference updated");
+        process.stdout.write("README.md: configuration reference updated\n");
     } else {
-        console.log(configReference());
+        process.stdout.write(`${configReference()}\n`);
     }
+    return 0;
+}
+
+if (import.meta.main) {
+    process.exitCode = runConfigReference(process.argv.slice(2));
 }

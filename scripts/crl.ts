@@ -16,8 +16,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type IssuingCa, loadIssuingCa } from "../pki/ca.ts";
 import {
+    cliHelp,
     type FlagSpec,
-    flagsHelp,
     integerFlag,
     type ParsedFlags,
     parseFlags,
@@ -43,6 +43,7 @@ import {
     type RevocationFile,
 } from "../pki/revocations.ts";
 import { parseStackOutputs, type StackOutputName, stackOutputPem } from "../pki/stack-outputs.ts";
+import { checkOutputFile } from "./output-path.ts";
 
 const defaultRevocationsDir = fileURLToPath(new URL("../revocations/", import.meta.url));
 
@@ -148,7 +149,7 @@ function check(path: string, flags: ParsedFlags): number {
     }
     if (due > 0) {
         process.stderr.write(
-            `crl: ${due} CRL(s) in ${path} need reissuing: run scripts/crl.ts and reload HAProxy's crl-file\n`,
+            `crl: ${due} CRL(s) in ${path} need reissuing: run \`pulumi up\` (it rebuilds them with npm run crl and the hosts swap the file in through the runtime API, no reload; docs/revocation.md)\n`,
         );
         return 1;
     }
@@ -254,6 +255,8 @@ function revocationsFrom(flags: ParsedFlags): { file: RevocationFile; source: st
 async function build(flags: ParsedFlags): Promise<number> {
     const outRaw = stringFlag(flags, "out");
     if (outRaw === undefined) throw new PkiInputError("--out: missing; allowed: --out <crl.pem>");
+    // Checked before any CA is loaded: a bad --out is one line, and no temporary file is left.
+    if (outRaw !== "-") checkOutputFile("--out", outRaw);
     const policy = policyFrom(flags);
     const now = nowFrom(flags);
     const { file, source } = revocationsFrom(flags);
@@ -311,7 +314,21 @@ async function build(flags: ParsedFlags): Promise<number> {
 await runCli("crl", async () => {
     const flags = parseFlags(process.argv.slice(2), flagSpecs);
     if (flags.help === true) {
-        process.stdout.write(`usage: node scripts/crl.ts [flags]\n${flagsHelp(flagSpecs)}\n`);
+        process.stdout.write(
+            cliHelp(
+                {
+                    usage: "npm run crl -- (--stack <name> | --revocations <file>) (--stack-outputs <file|-> | --root-cert <pem> --root-key <pem> --intermediate-cert <pem> --intermediate-key <pem>) --out <crl.pem|->\n       npm run crl -- --check <crl.pem> [--refresh-days <n>]",
+                    summary:
+                        "Builds the CRL file HAProxy's crl-file needs (root and device CA CRLs, concatenated) from a stack's revocation list, or checks how many days an existing one has left.",
+                    examples: [
+                        "pulumi stack output --show-secrets --json | npm run crl -- --stack dev --stack-outputs - --out crl.pem",
+                        "npm run crl -- --stack dev --root-cert CaRoot.pem --root-key CaRoot-key.pem --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem",
+                        "npm run crl -- --check /etc/haproxy/certs/crl.pem",
+                    ],
+                },
+                flagSpecs,
+            ),
+        );
         return 0;
     }
     const checkPath = stringFlag(flags, "check");

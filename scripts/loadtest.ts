@@ -11,6 +11,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config.ts";
 import { readStackFile } from "../infra/stack-file.ts";
+import { loadtestHelp, loadtestOptions, loadtestUsage as usage } from "./loadtest/flags.ts";
 import { runJanitor } from "./loadtest/janitor.ts";
 import {
     type ConfigOverride,
@@ -25,9 +26,6 @@ import { runShellCommand } from "./loadtest/shell-command.ts";
 import { interruptOnSignals } from "./loadtest/signals.ts";
 import { firstLine } from "./loadtest/teardown.ts";
 import type { LoadtestWorkspace } from "./loadtest/workspace.ts";
-
-const usage =
-    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] --run "<command>" | --janitor [--now <ISO time>]';
 
 class UsageError extends Error {}
 
@@ -56,16 +54,7 @@ function parseMode(argv: string[]): Mode {
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: {
-                base: { type: "string" },
-                id: { type: "string" },
-                ttl: { type: "string" },
-                set: { type: "string", multiple: true },
-                run: { type: "string" },
-                janitor: { type: "boolean" },
-                now: { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
+            options: loadtestOptions,
             strict: true,
             allowPositionals: false,
         }));
@@ -127,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
         throw e;
     }
     if (mode.kind === "help") {
-        console.log(usage);
+        process.stdout.write(loadtestHelp());
         return 0;
     }
     const interruption = interruptOnSignals(process, log);

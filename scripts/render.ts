@@ -11,64 +11,13 @@
  *
  * Nothing secret is rendered: emqx.conf takes the cookie, dashboard password and license key from
  * EMQX_* environment variables, and certificates and keys are fetched by the hosts at boot.
- * Default <out>: out/<stack>. Invalid input exits 2 with one line and writes nothing.
+ * Default <out>: out/<stack>. Invalid input (a flag, the stack file, --out) exits 2 with one line
+ * and writes nothing: everything is validated and rendered, and --out checked, before the first
+ * file is written.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, parseEdgeConfig } from "../infra/config.ts";
-import { readStackFile } from "../infra/stack-file.ts";
-import { renderStackFiles } from "../infra/stack-files.ts";
+import { runRender } from "./render-command.ts";
 
-const usage = "usage: npm run render -- --stack <name> [--out <dir>]";
-
-function main(argv: string[]): number {
-    let values: { stack?: string; out?: string; help?: boolean };
-    try {
-        ({ values } = parseArgs({
-            args: argv,
-            options: {
-                stack: { type: "string" },
-                out: { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
-            strict: true,
-            allowPositionals: false,
-        }));
-    } catch (e) {
-        console.error(`render: ${(e as Error).message.split("\n")[0]}; ${usage}`);
-        return 2;
-    }
-    if (values.help) {
-        console.log(usage);
-        return 0;
-    }
-    if (!values.stack) {
-        console.error(`render: --stack is required; ${usage}`);
-        return 2;
-    }
-    const projectDir = resolve(dirname(new URL(import.meta.url).pathname), "..");
-    let files: Map<string, string>;
-    try {
-        const stackFile = readStackFile(projectDir, values.stack);
-        const config = parseEdgeConfig(stackFile.raw, { encryptedSecrets: stackFile.secrets });
-        files = renderStackFiles(config, { stack: values.stack });
-    } catch (e) {
-        if (e instanceof ConfigError || e instanceof Error) {
-            console.error(`render: ${e.message.split("\n")[0]}`);
-            return 2;
-        }
-        throw e;
-    }
-    const out = resolve(values.out ?? join(projectDir, "out", values.stack));
-    for (const [path, text] of files) {
-        const target = join(out, path);
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, text);
-    }
-    console.log(`render: ${values.stack}: wrote ${files.size} files to ${out}`);
-    for (const path of files.keys()) console.log(`  ${path}`);
-    return 0;
-}
-
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = runRender(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+});

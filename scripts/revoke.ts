@@ -12,7 +12,7 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { authorityKeyIdOf, commonNameOf, parseCertificatePem, subjectKeyIdOf } from "../pki/ca.ts";
-import { type FlagSpec, flagsHelp, parseFlags, runCli, stringFlag } from "../pki/cli-flags.ts";
+import { cliHelp, type FlagSpec, parseFlags, runCli, stringFlag } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
 import { readInputFile } from "../pki/input-file.ts";
 import {
@@ -100,10 +100,23 @@ async function entryFrom(
     return { serial, commonName, revokedAt, issuerKeyId: await subjectKeyIdOf(issuer) };
 }
 
-await runCli("revoke", async () => {
+await runCli("cert:revoke", async () => {
     const flags = parseFlags(process.argv.slice(2), flagSpecs);
     if (flags.help === true) {
-        process.stdout.write(`usage: node scripts/revoke.ts [flags]\n${flagsHelp(flagSpecs)}\n`);
+        process.stdout.write(
+            cliHelp(
+                {
+                    usage: "npm run cert:revoke -- --stack <name> (--cert <pem> | --serial <hex> --cn <CN> --issuer-cert <pem>) --reason <reason> [--dir <dir>]",
+                    summary:
+                        "Adds a device certificate to the stack's reviewed revocation list (revocations/<stack>.json); commit it, and `pulumi up` rebuilds the CRLs HAProxy checks.",
+                    examples: [
+                        "npm run cert:revoke -- --stack dev --cert certs/DEVICE-0001.crt --reason keyCompromise",
+                        "npm run cert:revoke -- --stack dev --serial 4f1a09 --cn DEVICE-0002 --issuer-cert CaIntermediate.pem --reason cessationOfOperation",
+                    ],
+                },
+                flagSpecs,
+            ),
+        );
         return 0;
     }
     const stack = stringFlag(flags, "stack");
@@ -141,7 +154,7 @@ await runCli("revoke", async () => {
     writeFileSync(temporary, formatRevocationFile(result.file), { mode: 0o644 });
     renameSync(temporary, path);
     process.stdout.write(
-        `revoked serial ${entry.serial} (${entry.commonName}, ${entry.reason}) in ${shown}; now run scripts/crl.ts and commit both\n`,
+        `revoked serial ${entry.serial} (${entry.commonName}, ${entry.reason}) in ${shown}; commit it in a pull request, then \`pulumi up\` rebuilds the CRLs (npm run crl) and the hosts load them (docs/revocation.md)\n`,
     );
     return 0;
 });

@@ -4,6 +4,7 @@
  */
 import { CONFIG_NAMESPACE, ConfigError, parseEdgeConfig, SECRET_KEYS } from "../../infra/config.ts";
 import type { StackFile } from "../../infra/stack-file.ts";
+import { checkConfigNamespace } from "../../infra/stack-file-keys.ts";
 import type { StackConfigMap } from "./workspace.ts";
 
 /** Stack tag that marks a load-test stack for the janitor. */
@@ -95,6 +96,8 @@ export function parseOverride(text: string): ConfigOverride {
     if (eq <= 0)
         throw new ConfigError(`--set ${JSON.stringify(text)} has no key=value; ${SET_USAGE}`);
     const fullKey = text.slice(0, eq);
+    // `--set mqtt_edge:target=...` would otherwise become a provider key nobody reads.
+    checkConfigNamespace(fullKey);
     const colon = fullKey.indexOf(":");
     const namespace = colon < 0 ? CONFIG_NAMESPACE : fullKey.slice(0, colon);
     const path = (colon < 0 ? fullKey : fullKey.slice(colon + 1)).split(".");
@@ -175,7 +178,12 @@ export function planLoadtest(request: LoadtestRequest): LoadtestPlan {
             `base stack ${base.stack} has encrypted secrets that cannot be copied: ${uncopied.join(", ")}; give each with --set <key>=<json> (stored as a secret on the load-test stack)`,
         );
     }
-    const parsed = parseEdgeConfig(raw);
+    const parsed = parseEdgeConfig(raw, {
+        // A key given with --set is stored as a secret on the load-test stack; one copied from
+        // the base stack's plaintext needs the base's pki.allowPlaintextKeys.
+        plaintextSecrets: base.plaintextSecrets.filter((key) => !setSecrets.has(key)),
+        awsRegion: provider["aws:region"],
+    });
     const expiresAt = new Date(request.now.getTime() + request.ttlHours * 3_600_000)
         .toISOString()
         .replace(/\.\d{3}Z$/, "Z");

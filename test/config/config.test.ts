@@ -288,13 +288,16 @@ describe("secrets encrypted in a stack file (read without the Pulumi CLI)", () =
         assert.equal(c.emqxLicenseKey, ENCRYPTED_SECRET);
     });
 
-    test("an encrypted device CA key completes a bring-your-own CA", () => {
+    test("an encrypted device CA key counts as set; the certificates are still checked", () => {
         const pem = "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n";
-        const c = parseEdgeConfig(
-            { caRootCertPem: pem, caDeviceCertPem: pem },
-            { encryptedSecrets: ["caDeviceKeyPem"] },
+        assert.throws(
+            () =>
+                parseEdgeConfig(
+                    { caRootCertPem: pem, caDeviceCertPem: pem, pki: { crl: false } },
+                    { encryptedSecrets: ["caDeviceKeyPem"] },
+                ),
+            /^ConfigError: mqtt-edge:caRootCertPem = \[PEM\]: is not a parseable certificate/,
         );
-        assert.equal(c.caDeviceKeyPem, ENCRYPTED_SECRET);
     });
 
     test("an encrypted key that is not a secret setting is refused with one line", () => {

@@ -48,6 +48,8 @@ describe("planLoadtest", () => {
             "emqx.nodes=2",
             "mqtt-edge:pki.testDevices=5",
             'aws:region="us-east-1"',
+            // The base's zones are in eu-west-1; a new region needs its own.
+            'network.availabilityZones=["us-east-1a","us-east-1b"]',
         ]);
         assert.deepEqual(decodedValue(p, "mqtt-edge:haproxy"), {
             ...(dev.raw.haproxy as object),

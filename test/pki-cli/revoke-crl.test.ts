@@ -440,7 +440,7 @@ describe("bad input: one line, exit 2", () => {
         ]);
         assert.equal(reason.code, 2);
         assert.deepEqual(stderrLines(reason), [
-            'revoke: error: --reason "lost": unknown reason; allowed: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise',
+            'cert:revoke: error: --reason "lost": unknown reason; allowed: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise',
         ]);
         const stack = await runScript("revoke", [
             "--stack",
@@ -453,7 +453,7 @@ describe("bad input: one line, exit 2", () => {
             "superseded",
         ]);
         assert.equal(stack.code, 2);
-        assert.match(stack.stderr, /^revoke: error: --stack "\.\.\/etc": not a stack name/);
+        assert.match(stack.stderr, /^cert:revoke: error: --stack "\.\.\/etc": not a stack name/);
         const serial = await runScript("revoke", [
             "--stack",
             "ci",

@@ -175,6 +175,8 @@ describe("npm run render", () => {
                 "    secure: v1:BBBBencryptedBBBB",
                 "  mqtt-edge:emqx:",
                 "    version: 5.9.1",
+                "  mqtt-edge:pki:",
+                "    crl: false",
                 "",
             ].join("\n"),
         );
@@ -185,7 +187,7 @@ describe("npm run render", () => {
             const haproxy = await readFile(join(out, "haproxy/haproxy.cfg"), "utf8");
             // The seed's intermediate (cfssl) is named intermediate.emqx.com.
             assert.match(haproxy, /ssl_c_i_dn\(CN\) -m str 'intermediate\.emqx\.com'/);
-            assert.doesNotMatch(haproxy, /crl-file/, "no root key in the stack, so no root CRL");
+            assert.doesNotMatch(haproxy, /crl-file/, "no root key, so pki.crl: false");
             for (const file of await listFiles(out)) {
                 const text = await readFile(file, "utf8");
                 assert.doesNotMatch(text, /\[encrypted|^\s*license\s*[{.=]|BBBB/m, file);

@@ -2,8 +2,16 @@
  * Runs the real HAProxy's configuration check (`haproxy -c`) on rendered text. The check loads
  * every certificate, CA and CRL file the config names and resolves server names (unless init-addr
  * allows `none`), but binds nothing and starts no worker (hap-2.6 doc/management.txt, "-c").
+ *
+ * One thing in a rendered config depends on the machine rather than on us: `parse-resolv-conf`
+ * makes the check connect a UDP socket to each nameserver of /etc/resolv.conf, and where that
+ * nameserver is unreachable (a build box whose only network is loopback, `unshare -n`) the
+ * check warns "can't connect socket for nameserver" and -dW fails it. So the check gets a
+ * resolver of its own: that one line becomes a nameserver on a loopback UDP port this helper
+ * holds for the duration of the check. Every other line is checked as rendered.
  */
 import { execFile } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,9 +38,14 @@ export async function checkHaproxyConfig(
     options: HaproxyCheckOptions = {},
 ): Promise<HaproxyCheckResult> {
     const dir = await mkdtemp(join(tmpdir(), "mqtt-edge-haproxy-check-"));
+    const resolver = createSocket("udp4");
     try {
         const file = join(dir, "haproxy.cfg");
-        await writeFile(file, config);
+        await new Promise<void>((resolve, reject) => {
+            resolver.once("error", reject);
+            resolver.bind(0, "127.0.0.1", () => resolve());
+        });
+        await writeFile(file, withOwnResolver(config, resolver.address().port));
         const args = ["-c", ...(options.warningsAreErrors === false ? [] : ["-dW"]), "-f", file];
         return await new Promise<HaproxyCheckResult>((resolve, reject) => {
             // execFile's timeout kills the child with SIGKILL, so a hung check cannot outlive the test.
@@ -53,6 +66,15 @@ export async function checkHaproxyConfig(
             );
         });
     } finally {
+        resolver.close();
         await rm(dir, { recursive: true, force: true });
     }
+}
+
+/** The config with `parse-resolv-conf` replaced by a nameserver on loopback `port`. */
+export function withOwnResolver(config: string, port: number): string {
+    return config.replace(
+        /^(\s*)parse-resolv-conf\s*$/gm,
+        `$1nameserver check-owned 127.0.0.1:${port}`,
+    );
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type HaproxySpec, renderHaproxyCfg } from "../../templates/haproxy.ts";
-import { checkHaproxyConfig } from "../support/haproxy-check.ts";
+import { checkHaproxyConfig, withOwnResolver } from "../support/haproxy-check.ts";
 import { type TestPkiFiles, writeTestPkiFiles } from "../support/test-pki-files.ts";
 import { devLikeSpec, minimalSpec } from "./haproxy-specs.ts";
 
@@ -133,5 +133,16 @@ describe("`haproxy -c` really checks what we render", () => {
             { warningsAreErrors: false },
         );
         assert.notEqual(withoutNone.exitCode, 0);
+    });
+
+    test("the check owns its resolver: only parse-resolv-conf becomes a loopback nameserver", () => {
+        const config = renderHaproxyCfg(devLikeSpec(pki));
+        assert.match(config, /^\s+parse-resolv-conf$/m, "the dev-like spec reads resolv.conf");
+        const owned = withOwnResolver(config, 5353);
+        assert.doesNotMatch(owned, /parse-resolv-conf/);
+        assert.match(owned, /^\s+nameserver check-owned 127\.0\.0\.1:5353$/m);
+        // Nothing else changes: the same lines but the one.
+        const changed = config.split("\n").filter((line, i) => line !== owned.split("\n")[i]);
+        assert.equal(changed.length, 1, changed.join("\n"));
     });
 });
