@@ -8,6 +8,11 @@ import type {
     HaproxyHostPlan,
     HostFileLayout,
 } from "../components/aws/host-user-data.ts";
+import {
+    renderTicketKeyScript,
+    TICKET_KEY_SCRIPT_PATH,
+    type TicketKeyScriptSpec,
+} from "../templates/tls-ticket-keys.ts";
 import type { EdgeConfig } from "./config.ts";
 import { awsHaproxyLayout } from "./edge-specs.ts";
 
@@ -16,14 +21,20 @@ export type HaproxyFileSource =
     | { readonly kind: "server"; readonly algorithm: string }
     | { readonly kind: "deviceCa" }
     | { readonly kind: "root" }
-    | { readonly kind: "crl" };
+    | { readonly kind: "crl" }
+    | { readonly kind: "tlsTicketSeed" }
+    | { readonly kind: "tlsTicketScript"; readonly script: string };
 
 export type HaproxyFile = HostFileLayout & { readonly source: HaproxyFileSource };
 
-/** The files haproxy.cfg names, besides itself: server PEMs (keys, 0600), CAs, CRLs. */
+/**
+ * The files haproxy.cfg names, besides itself: server PEMs (keys, 0600), CAs, CRLs, and for the
+ * shared TLS session ticket keys the seed (0600) and the script that derives and rotates them.
+ */
 export function haproxyFiles(
     serverKeyAlgorithms: readonly string[],
     withCrl: boolean,
+    ticketKeys?: TicketKeyScriptSpec,
 ): HaproxyFile[] {
     return [
         ...serverKeyAlgorithms.map((algorithm) => ({
@@ -41,6 +52,25 @@ export function haproxyFiles(
         ...(withCrl
             ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, source: { kind: "crl" } as const }]
             : []),
+        ...(ticketKeys
+            ? [
+                  {
+                      key: "tls-ticket-seed",
+                      path: ticketKeys.seedPath,
+                      mode: "0600",
+                      source: { kind: "tlsTicketSeed" } as const,
+                  },
+                  {
+                      key: "tls-ticket-keys.sh",
+                      path: TICKET_KEY_SCRIPT_PATH,
+                      mode: "0755",
+                      source: {
+                          kind: "tlsTicketScript",
+                          script: renderTicketKeyScript(ticketKeys),
+                      } as const,
+                  },
+              ]
+            : []),
     ];
 }
 
@@ -49,11 +79,25 @@ export interface AwsHostPlans {
     readonly emqx: Omit<EmqxHostPlan, "extraFiles">;
 }
 
+/** The ticket key script's settings on the AWS hosts (templates/tls-ticket-keys.ts). */
+function awsTicketKeys(config: Pick<EdgeConfig, "haproxy">): TicketKeyScriptSpec | undefined {
+    const paths = awsHaproxyLayout.tlsTicketKeys;
+    if (!paths) return undefined;
+    return {
+        seedPath: paths.seed,
+        keysPath: paths.keys,
+        statsSocketPath: awsHaproxyLayout.statsSocket,
+        // One epoch per session lifetime: see tlsSessionTuning in edge-specs.ts.
+        periodSeconds: config.haproxy.tlsSessionLifetimeSeconds,
+    };
+}
+
 export function awsHostPlans(
     config: Pick<EdgeConfig, "haproxy" | "emqx">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
+    const ticketKeys = awsTicketKeys(config);
     return {
         haproxy: {
             instanceCount: config.haproxy.instances,
@@ -61,7 +105,7 @@ export function awsHostPlans(
             configPath: awsHaproxyLayout.config,
             parameterPrefix: `/mqtt-edge/${stack}/haproxy`,
             zoneName: config.emqx.privateZone,
-            files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
+            files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl, ticketKeys),
             ...(certificates.withCrl
                 ? {
                       runtimeApi: {
@@ -70,6 +114,7 @@ export function awsHostPlans(
                       },
                   }
                 : {}),
+            ...(ticketKeys ? { ticketKeyScriptPath: TICKET_KEY_SCRIPT_PATH } : {}),
         },
         emqx: {
             emqxVersion: config.emqx.version,

@@ -148,6 +148,11 @@ const haproxySchema = z
         slowstartSeconds: int(0, 3600)
             .default(60)
             .describe("Ramp-up after a server comes back (0: off)."),
+        tlsSessionLifetimeSeconds: int(300, 86_400)
+            .default(3600)
+            .describe(
+                "How long a device may resume its TLS session (tune.ssl.lifetime), and the rotation period of the session ticket keys every HAProxy of the stack shares; a ticket is refused after this. Must exceed 1.5x the MQTT keepalive, so a device that notices a lost connection can still resume.",
+            ),
         hardStopAfterSeconds: int(1, 86_400)
             .default(900)
             .describe("After a reload, old workers holding MQTT sessions are stopped after this."),

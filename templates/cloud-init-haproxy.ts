@@ -16,6 +16,7 @@ import {
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
 import { requireAbsolutePath, requireInteger, shellQuote } from "./cloud-init-shell-quote.ts";
+import { renderTicketKeyTimerUnits } from "./tls-ticket-keys.ts";
 
 /** Everything an HAProxy host's bootstrap needs; no secret and no file content in here. */
 export interface HaproxyUserDataSpec {
@@ -31,6 +32,13 @@ export interface HaproxyUserDataSpec {
     files: HostFileSource[];
     /** Swap CRLs through HAProxy's runtime API instead of reloading; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /**
+     * Path of the session ticket key script (templates/tls-ticket-keys.ts), one of `files`: it
+     * arrives from SSM like haproxy.cfg, so a new rotation period reaches running hosts in place.
+     * The apply script runs it before `haproxy -c`, a systemd timer every minute. Omit when
+     * haproxy.cfg names no `tls-ticket-keys`.
+     */
+    ticketKeyScriptPath?: string;
 }
 
 /**
@@ -60,6 +68,12 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
             `files: no entry writes configPath ${JSON.stringify(spec.configPath)}; list haproxy.cfg among the files`,
         );
     }
+    const ticketKeyScript = spec.ticketKeyScriptPath;
+    if (ticketKeyScript && !spec.files.some((file) => file.path === ticketKeyScript)) {
+        throw new Error(
+            `ticketKeyScriptPath: ${JSON.stringify(ticketKeyScript)} is not among the files; deliver the script with the other HAProxy files`,
+        );
+    }
     const limits = { maxConnections: spec.maxconn, socketsPerConnection: 2 } as const;
     return [
         bootstrapHeader("haproxy", spec.hostname),
@@ -79,19 +93,40 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         "",
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
         writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
+        ...(ticketKeyScript ? ticketKeyTimerCommands(ticketKeyScript) : []),
         writeFileCommand(
             HAPROXY_APPLY_SCRIPT_PATH,
             "0755",
             renderHaproxyApplyScript({
                 configPath: spec.configPath,
                 ...(spec.runtimeApi ? { runtimeApi: spec.runtimeApi } : {}),
+                ...(ticketKeyScript ? { ticketKeyScriptPath: ticketKeyScript } : {}),
             }),
         ),
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
+        ...(ticketKeyScript ? ["systemctl enable --now mqtt-edge-tls-ticket-keys.timer"] : []),
         "",
         installSsmAgentCommands(spec.architecture),
     ].join("\n");
+}
+
+/** The timer that runs the ticket key script every minute (enabled once HAProxy runs). */
+function ticketKeyTimerCommands(scriptPath: string): string[] {
+    const units = renderTicketKeyTimerUnits(scriptPath);
+    return [
+        writeFileCommand(
+            "/etc/systemd/system/mqtt-edge-tls-ticket-keys.service",
+            "0644",
+            units.service,
+        ),
+        writeFileCommand(
+            "/etc/systemd/system/mqtt-edge-tls-ticket-keys.timer",
+            "0644",
+            units.timer,
+        ),
+        "systemctl daemon-reload",
+    ];
 }
 
 /** What the apply script needs to know. */
@@ -108,6 +143,8 @@ export interface HaproxyApplyScriptSpec {
     workDir?: string;
     /** Swap CRL-only changes in through the runtime API; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /** Ticket key script, run with `--file-only` before `haproxy -c` so the keys file exists. */
+    ticketKeyScriptPath?: string;
 }
 
 /**
@@ -134,6 +171,9 @@ export function renderHaproxyApplyScript(spec: HaproxyApplyScriptSpec): string {
     const crlPaths = (spec.runtimeApi?.crlPaths ?? []).map((path, i) =>
         requireAbsolutePath(`runtimeApi.crlPaths[${i}]`, path),
     );
+    const ticketKeyScript = spec.ticketKeyScriptPath
+        ? requireAbsolutePath("ticketKeyScriptPath", spec.ticketKeyScriptPath)
+        : undefined;
     return `#!/bin/bash
 # Installs haproxy.cfg, certificates and CRLs from SSM and reloads HAProxy without dropping sessions.
 # Rendered by templates/cloud-init-haproxy.ts; run by cloud-init at boot and by SSM State Manager.
@@ -180,7 +220,14 @@ while read -r _parameter path mode owner; do
     fi
     install -D -m "\${mode}" -o "\${owner%%:*}" -g "\${owner##*:}" "\${staging}\${path}" "\${path}"
 done < "\${manifest}"
-
+${
+    ticketKeyScript
+        ? `
+# haproxy.cfg names the ticket keys file, which is derived from the seed just installed.
+${ticketKeyScript} --file-only
+`
+        : ""
+}
 if ! haproxy -c -q -f "\${config}"; then
     echo "haproxy -c rejected the new files; restoring the previous ones" >&2
     while read -r _parameter path mode owner; do

@@ -60,6 +60,7 @@ export type HaproxyHostPlan = Pick<
     | "parameterPrefix"
     | "hostnamePrefix"
     | "runtimeApi"
+    | "ticketKeyScriptPath"
 > & {
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
@@ -92,6 +93,7 @@ export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
+        ...(plan.ticketKeyScriptPath ? { ticketKeyScriptPath: plan.ticketKeyScriptPath } : {}),
     });
 }
 

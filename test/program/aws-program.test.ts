@@ -426,3 +426,57 @@ describe("program, stack dev with emqx.discovery = dns", () => {
         );
     });
 });
+
+describe("program, stack dev: a new TLS session lifetime (ticket key rotation period)", () => {
+    let base: ProgramRun;
+    let longer: ProgramRun;
+    before(async () => {
+        [base, longer] = await Promise.all([
+            runProgram("dev"),
+            runProgram("dev", ["haproxy.tlsSessionLifetimeSeconds=7200"]),
+        ]);
+    });
+    const key = (x: RecordedResource) => `${x.type} ${x.name}`;
+
+    test("the ticket seed is one secret, shipped only as a SecureString HAProxy file", () => {
+        const seeds = ofType(base, "random:index/randomBytes:RandomBytes");
+        assert.equal(seeds.length, 1);
+        assert.equal(seeds[0]?.inputs.length, 32);
+        const seedParameter = ofType(base, "aws:ssm/parameter:Parameter").find((x) =>
+            String(x.inputs.name).endsWith("/haproxy/tls-ticket-seed"),
+        );
+        assert.ok(seedParameter, "the seed reaches the HAProxy hosts through SSM");
+        assert.equal(seedParameter.inputs.type, "SecureString");
+        assert.ok(seedParameter.secretInputs.includes("value"), "stored as a secret in state");
+        const seedHex = String(seedParameter.inputs.value).trim();
+        for (const instance of ofType(base, "aws:ec2/instance:Instance")) {
+            assert.doesNotMatch(String(instance.inputs.userData), new RegExp(seedHex));
+        }
+        for (const [name, output] of Object.entries(base.outputs)) {
+            assert.doesNotMatch(JSON.stringify(output.value), new RegExp(seedHex), name);
+        }
+    });
+
+    test("changes haproxy.cfg and the ticket key script in SSM, and no instance", () => {
+        const byKey = new Map(base.resources.map((x) => [key(x), x]));
+        const changed: string[] = [];
+        for (const x of longer.resources) {
+            const old = byKey.get(key(x));
+            assert.ok(old, `${key(x)} is not new`);
+            if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
+            if (String(x.inputs.value).includes("-----BEGIN")) continue;
+            if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
+        }
+        const allowed =
+            /^aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|tls-ticket-keys\.sh)|association:Association )/;
+        for (const k of changed) assert.match(k, allowed);
+        assert.ok(
+            changed.some((k) => k.endsWith("haproxy.cfg")),
+            "tune.ssl.lifetime changes",
+        );
+        assert.ok(
+            changed.some((k) => k.endsWith("tls-ticket-keys.sh")),
+            "the period changes",
+        );
+    });
+});
