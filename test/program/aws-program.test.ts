@@ -480,3 +480,45 @@ describe("program, stack dev: a new TLS session lifetime (ticket key rotation pe
         );
     });
 });
+
+describe("program, stack dev: the CA key algorithm it pins versus the newer default", () => {
+    let pinned: ProgramRun;
+    let unpinned: ProgramRun;
+    before(async () => {
+        [pinned, unpinned] = await Promise.all([
+            runProgram("dev"),
+            runProgram("dev", ['pki.caKeyAlgorithm="rsa-3072"']),
+        ]);
+    });
+    const keyInputs = (r: ProgramRun, suffix: string) => {
+        const key = ofType(r, "tls:index/privateKey:PrivateKey").find((x) =>
+            x.name.endsWith(suffix),
+        );
+        assert.ok(key, suffix);
+        return {
+            algorithm: key.inputs.algorithm,
+            curve: key.inputs.ecdsaCurve,
+            bits: key.inputs.rsaBits,
+        };
+    };
+
+    test("the committed stack keeps its P-384 chain: pulumi up replaces no CA key", () => {
+        for (const suffix of ["-root-key", "-device-ca-key"]) {
+            assert.deepEqual(keyInputs(pinned, suffix), {
+                algorithm: "ECDSA",
+                curve: "P384",
+                bits: undefined,
+            });
+        }
+    });
+
+    test("dropping the pin changes both CA keys' algorithm, which the tls provider replaces", () => {
+        for (const suffix of ["-root-key", "-device-ca-key"]) {
+            assert.deepEqual(keyInputs(unpinned, suffix), {
+                algorithm: "RSA",
+                curve: undefined,
+                bits: 3072,
+            });
+        }
+    });
+});
