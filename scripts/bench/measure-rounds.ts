@@ -21,6 +21,7 @@ export interface RoundFigure {
     readonly usPerConnect: number;
     readonly connects: number;
     readonly resumed: number;
+    readonly failures: number;
 }
 
 /** Every round of every variant. */
@@ -55,6 +56,7 @@ async function measureOnce(variant: Variant): Promise<RoundFigure> {
         usPerConnect: (after - before) / 1000 / result.connects,
         connects: result.connects,
         resumed: result.resumed,
+        failures: result.failures,
     };
 }
 

@@ -6,7 +6,7 @@
  * Raw packets instead of an MQTT library: the client should cost as little CPU as possible and
  * must expose the TLS session for resumption.
  */
-import { connect as tlsConnect } from "node:tls";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 
 /** A device's TLS identity and what it trusts. */
 export interface DeviceTls {
@@ -30,10 +30,21 @@ export interface ConnectOutcome {
     readonly session: Buffer | undefined;
 }
 
-/** An MQTT 3.1.1 CONNECT with a clean session and keepalive 60 s. */
-export function mqttConnectPacket(clientId: string): Buffer {
+/** An MQTT 3.1.1 CONNECT with a clean session; keepalive 0 means the broker never times it out. */
+export function mqttConnectPacket(clientId: string, keepaliveSeconds = 60): Buffer {
     const id = Buffer.from(clientId, "utf8");
-    const variable = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 60]);
+    const variable = Buffer.from([
+        0,
+        4,
+        0x4d,
+        0x51,
+        0x54,
+        0x54,
+        4,
+        0x02,
+        keepaliveSeconds >> 8,
+        keepaliveSeconds & 0xff,
+    ]);
     const remaining = variable.length + 2 + id.length;
     if (remaining > 127) throw new Error(`clientId: ${clientId} is too long for this client`);
     return Buffer.concat([
@@ -57,6 +68,35 @@ export function connectDevice(
     session?: Buffer,
     timeoutMs = 10_000,
 ): Promise<ConnectOutcome> {
+    return connect(host, port, tls, clientId, session, timeoutMs, false).then(
+        ({ outcome }) => outcome,
+    );
+}
+
+/**
+ * Connects like {@link connectDevice} but keeps the connection open and idle (keepalive 0, so
+ * neither side times it out on MQTT grounds); end it with `socket.destroy()`.
+ */
+export async function openIdleDevice(
+    host: string,
+    port: number,
+    tls: DeviceTls,
+    clientId: string,
+    timeoutMs = 30_000,
+): Promise<TLSSocket> {
+    const { socket } = await connect(host, port, tls, clientId, undefined, timeoutMs, true);
+    return socket;
+}
+
+function connect(
+    host: string,
+    port: number,
+    tls: DeviceTls,
+    clientId: string,
+    session: Buffer | undefined,
+    timeoutMs: number,
+    hold: boolean,
+): Promise<{ outcome: ConnectOutcome; socket: TLSSocket }> {
     return new Promise((resolve, reject) => {
         let latestSession: Buffer | undefined;
         let connacked = false;
@@ -82,7 +122,7 @@ export function connectDevice(
         });
         socket.once("secureConnect", () => {
             resumed = socket.isSessionReused();
-            socket.write(mqttConnectPacket(clientId));
+            socket.write(mqttConnectPacket(clientId, hold ? 0 : 60));
         });
         socket.on("data", (chunk: Buffer) => {
             received = Buffer.concat([received, chunk]);
@@ -92,6 +132,14 @@ export function connectDevice(
                 return;
             }
             connacked = true;
+            if (hold) {
+                clearTimeout(timer);
+                socket.removeAllListeners("data");
+                // Held idle: a later reset must not become an unhandled 'error' event.
+                socket.on("error", () => undefined);
+                resolve({ outcome: { resumed, session: latestSession }, socket });
+                return;
+            }
             socket.end();
         });
         socket.once("error", (error) => {
@@ -100,7 +148,8 @@ export function connectDevice(
         });
         socket.once("close", () => {
             clearTimeout(timer);
-            if (connacked) resolve({ resumed, session: latestSession ?? session });
+            if (connacked)
+                resolve({ outcome: { resumed, session: latestSession ?? session }, socket });
             else reject(new Error(`${host}:${port} closed the connection before a CONNACK`));
         });
     });
