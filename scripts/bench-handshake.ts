@@ -10,7 +10,8 @@
  * (scripts/bench/seed-edge-files.ts) run side by side, pinned to core 0 when there are two cores;
  * this process drives devices from core 1: mutual TLS, MQTT CONNECT, CONNACK through PROXY v2 to
  * broker stand-ins, close. The figure is HAProxy's CPU time (schedstat, every thread) divided by
- * completed CONNACKs, the median of interleaved rounds; the ratio is to the seed's full connect.
+ * completed CONNACKs, the median of interleaved rounds; the ratio to the seed's full connect is
+ * the median of the per-round ratios.
  * CPU time, not wall time: other work on a shared machine slows a round but does not bill it to
  * HAProxy. Still, caches and frequency are shared: compare ratios, not absolute figures.
  *
@@ -65,21 +66,33 @@ export interface VariantReport {
     ratioToSeed: number;
     resumedFraction: number;
     connects: number;
+    /** Attempts without a CONNACK (0 on a healthy run). */
+    failures: number;
 }
 
-function report(figures: RoundFigures, seedUs: number): VariantReport[] {
+/**
+ * Per variant: the median of its rounds, and the median of its per-round ratios to the seed's
+ * figure of the same round, so a round the machine was busier in shifts both alike.
+ */
+function report(figures: RoundFigures): VariantReport[] {
+    const seedRounds = figures.get(SEED_VARIANT) ?? [];
     return [...figures.entries()]
         .filter(([name]) => name !== SEED_VARIANT)
         .map(([name, rounds]) => {
             const usPerConnect = median(rounds.map((r) => r.usPerConnect));
+            const ratio = median(
+                rounds.map((r, i) => r.usPerConnect / (seedRounds[i]?.usPerConnect ?? Number.NaN)),
+            );
             const connects = rounds.reduce((sum, r) => sum + r.connects, 0);
             const resumed = rounds.reduce((sum, r) => sum + r.resumed, 0);
+            const failures = rounds.reduce((sum, r) => sum + r.failures, 0);
             return {
                 name,
                 usPerConnect: Math.round(usPerConnect),
-                ratioToSeed: Math.round((usPerConnect / seedUs) * 100) / 100,
+                ratioToSeed: Math.round(ratio * 100) / 100,
                 resumedFraction: Math.round((resumed / connects) * 10_000) / 10_000,
                 connects,
+                failures,
             };
         });
 }
@@ -144,11 +157,11 @@ async function main(): Promise<number> {
                     .toString()
                     .padStart(
                         6,
-                    )} us/connect  ${figure.connects} connects, ${figure.resumed} resumed`,
+                    )} us/connect  ${figure.connects} connects, ${figure.resumed} resumed, ${figure.failures} failed`,
             ),
         );
         const seedUs = median((figures.get(SEED_VARIANT) ?? []).map((r) => r.usPerConnect));
-        const variants = report(figures, seedUs);
+        const variants = report(figures);
         const result = {
             seedUsPerConnect: Math.round(seedUs),
             variants,
@@ -173,10 +186,12 @@ async function main(): Promise<number> {
             );
             for (const v of variants) {
                 log(
-                    `${v.name.padEnd(28)} ${String(v.usPerConnect).padStart(10)} ${v.ratioToSeed.toFixed(2).padStart(7)} ${`${(v.resumedFraction * 100).toFixed(1)} %`.padStart(8)} ${String(v.connects).padStart(9)}`,
+                    `${v.name.padEnd(28)} ${String(v.usPerConnect).padStart(10)} ${v.ratioToSeed.toFixed(2).padStart(7)} ${`${(v.resumedFraction * 100).toFixed(1)} %`.padStart(8)} ${String(v.connects).padStart(9)} ${String(v.failures).padStart(7)}`,
                 );
             }
-            log(`medians of ${rounds} interleaved rounds; HAProxy CPU per completed CONNACK`);
+            log(
+                `medians of ${rounds} interleaved rounds (x seed: median of per-round ratios); HAProxy CPU per completed CONNACK`,
+            );
         }
         return 0;
     } finally {

@@ -3,8 +3,8 @@
  *
  *   npm run bench:memory [-- --stack <name>] [--json] [--levels 1000,4000,8000]
  *
- * Real HAProxy on loopback (local-edge/, the stack's haproxy.cfg, a local chain of the stack's
- * default algorithms for a new stack) in front of PROXY-v2 broker stand-ins. Devices connect with
+ * Real HAProxy on loopback (local-edge/, the stack's haproxy.cfg, a local chain with the CA key
+ * algorithm a new stack gets) in front of PROXY-v2 broker stand-ins. Devices connect with
  * mutual TLS, send CONNECT, get CONNACK and stay idle (keepalive 0); at each level the HAProxy
  * worker's VmRSS is read, and the slope of a least-squares line through the levels is the
  * KiB per device (R^2 says how straight the line is). Kernel memory (TCP buffers and slab) is
@@ -15,7 +15,9 @@
  */
 import { availableParallelism } from "node:os";
 import type { TLSSocket } from "node:tls";
+import { stackSchema } from "../infra/config-schema.ts";
 import { LocalEdge, maxconnThatFits } from "../local-edge/local-edge.ts";
+import type { LocalKeyAlgorithm } from "../local-edge/local-pki.ts";
 import { type FlagSpec, flagsHelp, parseFlags, runCli, stringFlag } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
 import { openIdleDevice } from "./bench/mqtt-connect.ts";
@@ -64,7 +66,9 @@ async function main(): Promise<number> {
     const log = (line: string) => {
         if (!flags.json) process.stdout.write(`${line}\n`);
     };
-    const edge = await LocalEdge.start({ stack, brokerCount: 1, caKeyAlgorithm: "rsa-3072" });
+    // The chain a new stack gets (the schema's default CA algorithm), as bench:handshake uses.
+    const caKeyAlgorithm = stackSchema.parse({}).pki.caKeyAlgorithm as LocalKeyAlgorithm;
+    const edge = await LocalEdge.start({ stack, brokerCount: 1, caKeyAlgorithm });
     const sockets: TLSSocket[] = [];
     try {
         const credentials = await edge.pki.issueDevice("idle-device");

@@ -48,8 +48,9 @@ test("bench:handshake --json measures every variant against the seed in the same
     for (const v of report.variants) {
         assert.ok(v.connects > 0, `${v.name} completed connects`);
         assert.ok(v.usPerConnect > 0, `${v.name} cost HAProxy CPU`);
+        // One round: the ratio is that round's figure over the seed's (both rounded for JSON).
         const ratio = v.usPerConnect / report.seedUsPerConnect;
-        assert.ok(Math.abs(v.ratioToSeed - ratio) < 0.01, `${v.name} ratio is to the seed`);
+        assert.ok(Math.abs(v.ratioToSeed - ratio) < 0.02, `${v.name} ratio is to the seed`);
         if (v.name.startsWith("full-")) assert.equal(v.resumedFraction, 0, v.name);
         else assert.ok(v.resumedFraction >= 0.99, `${v.name} resumed ${v.resumedFraction}`);
     }
