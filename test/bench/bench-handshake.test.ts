@@ -34,6 +34,7 @@ test("bench:handshake --json measures every variant against the seed in the same
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
     assert.ok(report.seedUsPerConnect > 0, "the seed's connects cost HAProxy CPU");
+    // The named variants, then the stack's own chain: dev pins the older P-384 CAs.
     assert.deepEqual(
         report.variants.map((v) => v.name),
         [
@@ -43,6 +44,7 @@ test("bench:handshake --json measures every variant against the seed in the same
             "resume-tls12",
             "resume-other-instance",
             "resume-after-reload",
+            "full-ecdsa-ca-ecdsa-p384",
         ],
     );
     for (const v of report.variants) {
