@@ -3,7 +3,12 @@
  * and CRLs from SSM with a config check and a graceful reload.
  */
 import {
+    type CloudWatchAgentSpec,
+    cloudWatchAgentCommands,
+} from "./cloud-init-cloudwatch-agent.ts";
+import {
     bootstrapHeader,
+    debianArchitecture,
     type HostArchitecture,
     installSsmAgentCommands,
     writeFileCommand,
@@ -39,6 +44,8 @@ export interface HaproxyUserDataSpec {
      * haproxy.cfg names no `tls-ticket-keys`.
      */
     ticketKeyScriptPath?: string;
+    /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
+    cloudWatchAgent?: CloudWatchAgentSpec;
 }
 
 /**
@@ -107,6 +114,9 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         "systemctl enable haproxy",
         ...(ticketKeyScript ? ["systemctl enable --now mqtt-edge-tls-ticket-keys.timer"] : []),
         "",
+        ...(spec.cloudWatchAgent
+            ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
+            : []),
         installSsmAgentCommands(spec.architecture),
     ].join("\n");
 }

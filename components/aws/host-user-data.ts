@@ -61,6 +61,7 @@ export type HaproxyHostPlan = Pick<
     | "hostnamePrefix"
     | "runtimeApi"
     | "ticketKeyScriptPath"
+    | "cloudWatchAgent"
 > & {
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
@@ -94,6 +95,7 @@ export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
         ...(plan.ticketKeyScriptPath ? { ticketKeyScriptPath: plan.ticketKeyScriptPath } : {}),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }
 
@@ -105,7 +107,12 @@ const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
 /** What each node's user-data is made from: the plain part of {@link EmqxClusterArgs}. */
 export type EmqxHostPlan = Pick<
     EmqxClusterArgs,
-    "architecture" | "emqxVersion" | "maxConnections" | "dataDir" | "parameterPrefix"
+    | "architecture"
+    | "emqxVersion"
+    | "maxConnections"
+    | "dataDir"
+    | "parameterPrefix"
+    | "cloudWatchAgent"
 > & {
     /** Files besides emqx.conf and the secrets file, without content. */
     readonly extraFiles?: readonly HostFileLayout[];
@@ -133,5 +140,6 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         configPath: CONFIG_PATH,
         secretsEnvPath: SECRETS_ENV_PATH,
         files: hostFileSources(plan.parameterPrefix, emqxHostFiles(plan)),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }
