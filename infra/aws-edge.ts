@@ -14,6 +14,7 @@ import { DeviceNlb } from "../components/aws/nlb.ts";
 import { EdgePrivateZone } from "../components/aws/private-zone.ts";
 import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
 import { Pki } from "../components/pki.ts";
+import { createTlsTicketSeed } from "../components/tls-ticket-seed.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
 import { awsHostPlans, type HaproxyFileSource, hostMetricsDestination } from "./aws-hosts.ts";
@@ -119,6 +120,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         serverKeyAlgorithms,
         withCrl: crls !== undefined,
     });
+    const ticketSeed = createTlsTicketSeed("haproxy-tls-ticket-seed");
     const contentOf = (source: HaproxyFileSource): pulumi.Input<string> => {
         switch (source.kind) {
             case "server": {
@@ -135,6 +137,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
             case "crl":
                 if (!crls) throw new Error("no CRLs in this stack");
                 return crls.pem;
+            case "tlsTicketSeed":
+                return ticketSeed;
+            case "tlsTicketScript":
+                return source.script;
         }
     };
     // Where the hosts' CloudWatch agents write, and the permissions that go with it.

@@ -9,6 +9,11 @@ import type {
     HostFileLayout,
 } from "../components/aws/host-plans.ts";
 import type { CloudWatchAgentSpec } from "../templates/cloud-init-cloudwatch-agent.ts";
+import {
+    renderTicketKeyScript,
+    TICKET_KEY_SCRIPT_PATH,
+    type TicketKeyScriptSpec,
+} from "../templates/tls-ticket-keys.ts";
 import type { EdgeConfig } from "./config.ts";
 import {
     awsHaproxyLayout,
@@ -23,14 +28,20 @@ export type HaproxyFileSource =
     | { readonly kind: "server"; readonly algorithm: string }
     | { readonly kind: "deviceCa" }
     | { readonly kind: "root" }
-    | { readonly kind: "crl" };
+    | { readonly kind: "crl" }
+    | { readonly kind: "tlsTicketSeed" }
+    | { readonly kind: "tlsTicketScript"; readonly script: string };
 
 export type HaproxyFile = HostFileLayout & { readonly source: HaproxyFileSource };
 
-/** The files haproxy.cfg names, besides itself: server PEMs (keys, 0600), CAs, CRLs. */
+/**
+ * The files haproxy.cfg names, besides itself: server PEMs (keys, 0600), CAs, CRLs, and for the
+ * shared TLS session ticket keys the seed (0600) and the script that derives and rotates them.
+ */
 export function haproxyFiles(
     serverKeyAlgorithms: readonly string[],
     withCrl: boolean,
+    ticketKeys?: TicketKeyScriptSpec,
 ): HaproxyFile[] {
     return [
         ...serverKeyAlgorithms.map((algorithm) => ({
@@ -48,12 +59,44 @@ export function haproxyFiles(
         ...(withCrl
             ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, source: { kind: "crl" } as const }]
             : []),
+        ...(ticketKeys
+            ? [
+                  {
+                      key: "tls-ticket-seed",
+                      path: ticketKeys.seedPath,
+                      mode: "0600",
+                      source: { kind: "tlsTicketSeed" } as const,
+                  },
+                  {
+                      key: "tls-ticket-keys.sh",
+                      path: TICKET_KEY_SCRIPT_PATH,
+                      mode: "0755",
+                      source: {
+                          kind: "tlsTicketScript",
+                          script: renderTicketKeyScript(ticketKeys),
+                      } as const,
+                  },
+              ]
+            : []),
     ];
 }
 
 export interface AwsHostPlans {
     readonly haproxy: Omit<HaproxyHostPlan, "files"> & { readonly files: readonly HaproxyFile[] };
     readonly emqx: Omit<EmqxHostPlan, "extraFiles">;
+}
+
+/** The ticket key script's settings on the AWS hosts (templates/tls-ticket-keys.ts). */
+function awsTicketKeys(config: Pick<EdgeConfig, "haproxy">): TicketKeyScriptSpec | undefined {
+    const paths = awsHaproxyLayout.tlsTicketKeys;
+    if (!paths) return undefined;
+    return {
+        seedPath: paths.seed,
+        keysPath: paths.keys,
+        statsSocketPath: awsHaproxyLayout.statsSocket,
+        // One epoch per session lifetime: see tlsSessionTuning in edge-specs.ts.
+        periodSeconds: config.haproxy.tlsSessionLifetimeSeconds,
+    };
 }
 
 /** Where a stack's host metrics go: one namespace and one log group per stack. */
@@ -105,6 +148,7 @@ export function awsHostPlans(
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
+    const ticketKeys = awsTicketKeys(config);
     const agents = config.alarms.hostAgent
         ? cloudWatchAgentSpecs(config, stack, certificates.withCrl)
         : undefined;
@@ -121,7 +165,7 @@ export function awsHostPlans(
                 // The health bind takes PROXY v2 from the NLB in that mode (edge-specs.ts).
                 sendProxy: config.nlb.clientIpMode === "proxy-v2",
             },
-            files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
+            files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl, ticketKeys),
             ...(certificates.withCrl
                 ? {
                       runtimeApi: {
@@ -130,6 +174,7 @@ export function awsHostPlans(
                       },
                   }
                 : {}),
+            ...(ticketKeys ? { ticketKeyScriptPath: TICKET_KEY_SCRIPT_PATH } : {}),
             ...(agents ? { cloudWatchAgent: agents.haproxy } : {}),
         },
         emqx: {

@@ -20,6 +20,15 @@ export function checkCrossFields(c: EdgeConfig): void {
             );
         }
     }
+    // A device learns that its HAProxy is gone only when its keepalive window passes; its ticket
+    // must still be valid then, or the reconnect storm after an instance loss is all full handshakes.
+    if (haproxy.tlsSessionLifetimeSeconds <= keepaliveWindow) {
+        fail(
+            "haproxy.tlsSessionLifetimeSeconds",
+            haproxy.tlsSessionLifetimeSeconds,
+            `must exceed 1.5 x mqtt.keepaliveSeconds (${mqtt.keepaliveSeconds}), i.e. be at least ${keepaliveWindow + 1}`,
+        );
+    }
     const longestHaproxyTimeout = Math.max(
         haproxy.clientTimeoutSeconds,
         haproxy.serverTimeoutSeconds,

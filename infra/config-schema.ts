@@ -176,6 +176,11 @@ const haproxySchema = z
         slowstartSeconds: int(0, 3600)
             .default(60)
             .describe("Ramp-up after a server comes back (0: off)."),
+        tlsSessionLifetimeSeconds: int(300, 86_400)
+            .default(3600)
+            .describe(
+                "How long a device may resume its TLS session (tune.ssl.lifetime), and the rotation period of the session ticket keys every HAProxy of the stack shares; a ticket is refused after this. Must exceed 1.5x the MQTT keepalive, so a device that notices a lost connection can still resume.",
+            ),
         hardStopAfterSeconds: int(1, 86_400)
             .default(900)
             .describe("After a reload, old workers holding MQTT sessions are stopped after this."),
@@ -249,15 +254,17 @@ const pkiSchema = z
                 "CN of the device intermediate; HAProxy admits only certificates issued under this name.",
             ),
         caKeyAlgorithm: oneOf(algorithms)
-            .default("ecdsa-p384")
-            .describe("Key algorithm of the root and intermediate CAs."),
+            .default("rsa-3072")
+            .describe(
+                "Key algorithm of the root and intermediate CAs. HAProxy verifies about five CA signatures per device handshake (certificates and CRLs) and RSA verifies fastest, so rsa-3072, the smallest at 128-bit strength, costs least (docs/pki.md). Changing it replaces the whole chain: every device needs a new certificate.",
+            ),
         serverKeyAlgorithms: z
             .array(oneOf(algorithms), { error: "must be a list of key algorithms" })
             .min(1, { error: "must name at least one key algorithm" })
             .max(2, { error: "must name at most two key algorithms (one ECDSA, one RSA)" })
-            .default(["ecdsa-p256", "rsa-2048"])
+            .default(["ecdsa-p256", "rsa-3072"])
             .describe(
-                "Server certificates HAProxy presents; with one ECDSA and one RSA, each device gets what it supports.",
+                "Server certificates HAProxy presents; with one ECDSA and one RSA, each device gets what it supports (RSA only to devices that send SNI). HAProxy signs once per full handshake: ECDSA P-256 is the cheapest; rsa-3072 is the smallest RSA at 128-bit strength.",
             ),
         rootValidityHours: int(24, 876_000)
             .default(262_800)

@@ -17,6 +17,11 @@ export interface HaproxyLayout {
     readonly rootCa: string;
     /** CRLs of the root and the device intermediate, concatenated. */
     readonly crl: string;
+    /**
+     * TLS session ticket keys shared by the stack's HAProxy instances, and the seed file they are
+     * derived from (templates/tls-ticket-keys.ts); omit where keys are not shared (one container).
+     */
+    readonly tlsTicketKeys?: { readonly keys: string; readonly seed: string };
     readonly statsSocket: string;
     readonly pidFile?: string;
     readonly log: HaproxySpec["process"]["log"];
@@ -40,6 +45,12 @@ export const awsHaproxyLayout: HaproxyLayout = {
     deviceIntermediateCa: "/etc/haproxy/ca/device-intermediate.pem",
     rootCa: "/etc/haproxy/ca/root.pem",
     crl: "/etc/haproxy/ca/crl.pem",
+    // The keys on tmpfs (/run), as hap-2.6 doc/configuration.txt "tls-ticket-keys" advises; the
+    // seed arrives with the other files and the keys are derived from it at boot and every minute.
+    tlsTicketKeys: {
+        keys: "/run/haproxy-tls/tls-ticket-keys",
+        seed: "/etc/haproxy/tls-ticket-seed",
+    },
     statsSocket: "/run/haproxy/admin.sock",
     pidFile: "/run/haproxy.pid",
     // Once chrooted, a worker sends to /dev/log *inside* the chroot (haproxy 2.6.12: `log /x/log`
@@ -102,6 +113,27 @@ export interface HaproxyDeployValues {
     readonly layout?: HaproxyLayout;
 }
 
+/**
+ * Session resumption sizing. Lifetime: the configured one, which is also the ticket key rotation
+ * period (a ticket is never accepted past it). Cache: one ~200-byte block per connection the host
+ * may hold (global maxconn), under 1 % of what a connection costs in memory (capacity/
+ * measured-figures.json). Tickets, which every TLS 1.3 client and nearly every TLS 1.2 client
+ * uses, need no cache; the cache serves TLS 1.2 clients that resume by session id, and a session
+ * with a device certificate spans several blocks (hap-2.6 doc "tune.ssl.cachesize"), so it holds
+ * a share of them: enough for a minority, which is all that needs it. HAProxy stores every new
+ * session there, ticket or not; with the cache nearly off, HAProxy held ~2.4 KiB less per idle
+ * device between 500 and 1500 devices (README, "Performance"), a cost bounded by the cache size.
+ */
+export function tlsSessionTuning(config: Pick<EdgeConfig, "haproxy">): {
+    tlsSessionCacheSize: number;
+    tlsSessionLifetimeMs: number;
+} {
+    return {
+        tlsSessionCacheSize: config.haproxy.maxconn,
+        tlsSessionLifetimeMs: seconds(config.haproxy.tlsSessionLifetimeSeconds),
+    };
+}
+
 export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues): HaproxySpec {
     const h = config.haproxy;
     const paths = deploy.layout ?? awsHaproxyLayout;
@@ -113,6 +145,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
             runAs: paths.workerPrivileges,
             ...(paths.pidFile ? { pidFile: paths.pidFile } : {}),
             hardStopAfterMs: seconds(h.hardStopAfterSeconds),
+            ...tlsSessionTuning(config),
         },
         timeouts: {
             connectMs: seconds(h.connectTimeoutSeconds),
@@ -137,6 +170,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
             deviceIntermediateCaPath: paths.deviceIntermediateCa,
             rootCaPath: paths.rootCa,
             ...(deploy.withCrl ? { crlPath: paths.crl } : {}),
+            ...(paths.tlsTicketKeys ? { tlsTicketKeysPath: paths.tlsTicketKeys.keys } : {}),
             deviceIssuerCommonName: config.pki.intermediateCommonName,
             minTlsVersion: h.tlsMinVersion,
         },

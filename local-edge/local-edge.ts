@@ -7,7 +7,8 @@
  * commands use it for `--local` runs (smoke test, load test, benchmarks).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { haproxySpecFor } from "../infra/edge-specs.ts";
 import { readStackFile } from "../infra/stack-file.ts";
 import { haproxyBackendName, renderHaproxyCfg } from "../templates/haproxy.ts";
 import type { HaproxySpec } from "../templates/haproxy-spec.ts";
+import { renderTicketKeysFile, TICKET_SEED_BYTES } from "../templates/tls-ticket-keys.ts";
 import { BrokerStandIns } from "./broker-stand-ins.ts";
 import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergency-cleanup.ts";
 import { HaproxyProcess } from "./haproxy-process.ts";
@@ -43,6 +45,11 @@ export interface LocalEdgeOptions {
     cpu?: number;
     /** Keep HAProxy's per-connection log lines (info level); default off, as they pile up. */
     connectionLog?: boolean;
+    /**
+     * Seed of the shared TLS session ticket keys (64 hex digits, templates/tls-ticket-keys.ts),
+     * when the stack's haproxy.cfg names `tls-ticket-keys`; default a random one per edge.
+     */
+    tlsTicketSeed?: string;
 }
 
 /**
@@ -52,6 +59,18 @@ export interface LocalEdgeOptions {
 export const LOCAL_EDGE_SERVER_NAME = "mqtt-edge-local.test";
 
 const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Another HAProxy of the same edge (see {@link LocalEdge.startPeer}). */
+export interface LocalEdgePeer {
+    /** Where devices reach it. */
+    readonly host: string;
+    /** Its device port. */
+    readonly port: number;
+    /** The process. */
+    readonly haproxy: HaproxyProcess;
+    /** Ends it. */
+    stop(): Promise<void>;
+}
 
 /** A running local edge. */
 export class LocalEdge {
@@ -70,6 +89,8 @@ export class LocalEdge {
     /** The haproxy.cfg text HAProxy runs. */
     haproxyCfg: string;
     readonly #workDir: string;
+    #peers = 0;
+    readonly #peerProcesses: HaproxyProcess[] = [];
 
     private constructor(parts: {
         config: EdgeConfig;
@@ -192,6 +213,22 @@ export class LocalEdge {
                 ...spec.health,
                 bind: { address: haproxyAddress, port: await findFreePort(haproxyAddress) },
             };
+            if (spec.mqtts.tlsTicketKeysPath !== undefined) {
+                // The keys a host of this stack holds now, derived from the seed like the hosts do.
+                const keysPath = join(workDir, "tls-ticket-keys");
+                const seed =
+                    options.tlsTicketSeed ?? randomBytes(TICKET_SEED_BYTES).toString("hex");
+                await writeFile(
+                    keysPath,
+                    renderTicketKeysFile(
+                        seed,
+                        Date.now() / 1000,
+                        config.haproxy.tlsSessionLifetimeSeconds,
+                    ),
+                    { mode: 0o600 },
+                );
+                spec.mqtts.tlsTicketKeysPath = keysPath;
+            }
             if (spec.admin) {
                 spec.admin = {
                     ...spec.admin,
@@ -241,8 +278,35 @@ export class LocalEdge {
         this.haproxyCfg = haproxyCfg;
     }
 
+    /**
+     * A second HAProxy of the same stack, as another instance behind the NLB: the same haproxy.cfg
+     * and files (certificates, CRLs, ticket keys), its own ports and runtime socket, the same
+     * stand-ins. Ended by {@link close} or by the returned `stop`.
+     */
+    async startPeer(cpu?: number): Promise<LocalEdgePeer> {
+        const dir = join(this.#workDir, `peer-${++this.#peers}`);
+        await mkdir(dir, { mode: 0o700 });
+        const spec = structuredClone(this.spec);
+        const address = spec.mqtts.bind.address;
+        spec.mqtts.bind = { address, port: await findFreePort(address) };
+        spec.health.bind = { address, port: await findFreePort(address) };
+        if (spec.admin) spec.admin.bind = { address, port: await findFreePort(address) };
+        spec.process.statsSocketPath = join(dir, "admin.sock");
+        const configPath = join(dir, "haproxy.cfg");
+        await writeFile(configPath, renderHaproxyCfg(spec), { mode: 0o600 });
+        const haproxy = await HaproxyProcess.start({
+            configPath,
+            statsSocketPath: spec.process.statsSocketPath,
+            masterSocketPath: join(dir, "master.sock"),
+            ...(cpu === undefined ? {} : { cpu }),
+        });
+        this.#peerProcesses.push(haproxy);
+        return { host: address, port: spec.mqtts.bind.port, haproxy, stop: () => haproxy.stop() };
+    }
+
     /** Ends HAProxy and the stand-ins and deletes every file. */
     async close(): Promise<void> {
+        for (const peer of this.#peerProcesses.splice(0)) await peer.stop();
         await this.haproxy.stop();
         await this.brokers.close();
         await this.pki.remove();

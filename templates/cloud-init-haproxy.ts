@@ -30,6 +30,7 @@ import {
     requirePlainToken,
     shellQuote,
 } from "./cloud-init-shell-quote.ts";
+import { renderTicketKeyTimerUnits } from "./tls-ticket-keys.ts";
 
 /** Everything an HAProxy host's bootstrap needs; no secret and no file content in here. */
 export interface HaproxyUserDataSpec {
@@ -43,6 +44,13 @@ export interface HaproxyUserDataSpec {
     files: HostFileSource[];
     /** Swap CRLs through HAProxy's runtime API instead of reloading; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /**
+     * Path of the session ticket key script (templates/tls-ticket-keys.ts), one of `files`: it
+     * arrives from SSM like haproxy.cfg, so a new rotation period reaches running hosts in place.
+     * The apply script runs it before `haproxy -c`, a systemd timer every minute. Omit when
+     * haproxy.cfg names no `tls-ticket-keys`.
+     */
+    ticketKeyScriptPath?: string;
     /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
     cloudWatchAgent?: CloudWatchAgentSpec;
     /** The health endpoint the NLB checks; the host is ready only once it answers 200 locally. */
@@ -124,6 +132,12 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
     const { groupName, hookName } = spec.lifecycleHook;
     requirePlainToken("lifecycleHook.groupName", groupName);
     requirePlainToken("lifecycleHook.hookName", hookName);
+    const ticketKeyScript = spec.ticketKeyScriptPath;
+    if (ticketKeyScript && !spec.files.some((file) => file.path === ticketKeyScript)) {
+        throw new Error(
+            `ticketKeyScriptPath: ${JSON.stringify(ticketKeyScript)} is not among the files; deliver the script with the other HAProxy files`,
+        );
+    }
     const limits = { maxConnections: spec.maxconn, socketsPerConnection: 2 } as const;
     const healthUrl = `http://127.0.0.1:${spec.healthCheck.port}${spec.healthCheck.path}`;
     const proxyFlag = spec.healthCheck.sendProxy ? " --haproxy-protocol" : "";
@@ -171,16 +185,19 @@ complete_launch() {
         'bootstrap_step="files from SSM"',
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
         writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
+        ...(ticketKeyScript ? ticketKeyTimerCommands(ticketKeyScript) : []),
         writeFileCommand(
             HAPROXY_APPLY_SCRIPT_PATH,
             "0755",
             renderHaproxyApplyScript({
                 configPath: spec.configPath,
                 ...(spec.runtimeApi ? { runtimeApi: spec.runtimeApi } : {}),
+                ...(ticketKeyScript ? { ticketKeyScriptPath: ticketKeyScript } : {}),
             }),
         ),
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
+        ...(ticketKeyScript ? ["systemctl enable --now mqtt-edge-tls-ticket-keys.timer"] : []),
         "",
         ...(spec.cloudWatchAgent
             ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
@@ -195,6 +212,24 @@ complete_launch() {
         "complete_launch CONTINUE",
         "",
     ].join("\n");
+}
+
+/** The timer that runs the ticket key script every minute (enabled once HAProxy runs). */
+function ticketKeyTimerCommands(scriptPath: string): string[] {
+    const units = renderTicketKeyTimerUnits(scriptPath);
+    return [
+        writeFileCommand(
+            "/etc/systemd/system/mqtt-edge-tls-ticket-keys.service",
+            "0644",
+            units.service,
+        ),
+        writeFileCommand(
+            "/etc/systemd/system/mqtt-edge-tls-ticket-keys.timer",
+            "0644",
+            units.timer,
+        ),
+        "systemctl daemon-reload",
+    ];
 }
 
 /** What the apply script needs to know. */
@@ -213,6 +248,8 @@ export interface HaproxyApplyScriptSpec {
     runtimeApi?: HaproxyRuntimeApiSpec;
     /** Marker of a finished bootstrap; default the one user-data writes. */
     bootstrapDonePath?: string;
+    /** Ticket key script, run with `--file-only` before `haproxy -c` so the keys file exists. */
+    ticketKeyScriptPath?: string;
 }
 
 /**
@@ -243,6 +280,9 @@ export function renderHaproxyApplyScript(spec: HaproxyApplyScriptSpec): string {
     const crlPaths = (spec.runtimeApi?.crlPaths ?? []).map((path, i) =>
         requireAbsolutePath(`runtimeApi.crlPaths[${i}]`, path),
     );
+    const ticketKeyScript = spec.ticketKeyScriptPath
+        ? requireAbsolutePath("ticketKeyScriptPath", spec.ticketKeyScriptPath)
+        : undefined;
     return `#!/bin/bash
 # Installs haproxy.cfg, certificates and CRLs from SSM and reloads HAProxy without dropping sessions.
 # Rendered by templates/cloud-init-haproxy.ts; run by cloud-init at boot and by SSM State Manager.
@@ -296,7 +336,14 @@ while read -r _parameter path mode owner; do
     fi
     install -D -m "\${mode}" -o "\${owner%%:*}" -g "\${owner##*:}" "\${staging}\${path}" "\${path}"
 done < "\${manifest}"
-
+${
+    ticketKeyScript
+        ? `
+# haproxy.cfg names the ticket keys file, which is derived from the seed just installed.
+${ticketKeyScript} --file-only
+`
+        : ""
+}
 if ! haproxy -c -q -f "\${config}"; then
     echo "haproxy -c rejected the new files; restoring the previous ones" >&2
     while read -r _parameter path mode owner; do

@@ -86,8 +86,17 @@ export interface HaproxyProcessSpec {
     pidFile?: string;
     /** `hard-stop-after`: how long an old worker may keep long-lived MQTT sessions after a reload. */
     hardStopAfterMs: number;
-    /** `tune.ssl.cachesize` in blocks (about 200 bytes each); omit for HAProxy's default (20000). */
+    /**
+     * `tune.ssl.cachesize` in blocks of about 200 bytes; a session with a device certificate takes
+     * several. The cache serves TLS 1.2 clients that resume by session id; tickets need none.
+     * Omit for HAProxy's default (20000).
+     */
     tlsSessionCacheSize?: number;
+    /**
+     * `tune.ssl.lifetime`: how long a TLS session (cached or in a ticket) may be resumed; OpenSSL
+     * refuses older ones. Omit for HAProxy's default (300 s).
+     */
+    tlsSessionLifetimeMs?: number;
 }
 
 /**
@@ -154,6 +163,12 @@ export interface HaproxyMqttsFrontendSpec {
     rootCaPath: string;
     /** `crl-file`: CRLs for every CA in the chain (root and intermediate) in one PEM; omit for none. */
     crlPath?: string;
+    /**
+     * `tls-ticket-keys`: file of session ticket keys shared by every HAProxy of the stack
+     * (templates/tls-ticket-keys.ts), so tickets survive reloads and work on every instance.
+     * Omit to let each process make its own random keys (no resumption across processes).
+     */
+    tlsTicketKeysPath?: string;
     /**
      * Common name of the device intermediate CA. Connections whose client certificate was issued by
      * any other CA (e.g. directly by the root, which `ca-verify-file` also trusts) are rejected.

@@ -173,6 +173,13 @@ function renderGlobal(process: HaproxyProcessSpec): string {
         );
         lines.push(`tune.ssl.cachesize ${size}`);
     }
+    if (process.tlsSessionLifetimeMs !== undefined) {
+        const lifetime = checkMilliseconds(
+            `${field}.tlsSessionLifetimeMs`,
+            process.tlsSessionLifetimeMs,
+        );
+        lines.push(`tune.ssl.lifetime ${formatMilliseconds(lifetime)}`);
+    }
     return section("global", lines);
 }
 
@@ -247,6 +254,10 @@ function renderMqttsFrontend(spec: HaproxySpec, processMaxconn: number): string 
         // HAProxy checks CRLs for every CA of the chain, so this file must hold the root's and the
         // intermediate's CRL (shared/reference/facts-emqx-haproxy.md section 10, LOCAL TEST).
         bindOptions.push(`crl-file ${checkAbsolutePath(`${field}.crlPath`, mqtts.crlPath)}`);
+    }
+    if (mqtts.tlsTicketKeysPath !== undefined) {
+        const keys = checkAbsolutePath(`${field}.tlsTicketKeysPath`, mqtts.tlsTicketKeysPath);
+        bindOptions.push(`tls-ticket-keys ${keys}`);
     }
     const minTls = checkOneOf(`${field}.minTlsVersion`, mqtts.minTlsVersion, [
         "TLSv1.2",

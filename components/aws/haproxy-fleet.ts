@@ -101,6 +101,12 @@ export interface HaproxyFleetArgs {
     readonly files: readonly HostFileInput[];
     /** CRL files haproxy.cfg names and its admin socket: a CRL-only change skips the reload. */
     readonly runtimeApi?: HaproxyRuntimeApiSpec;
+    /**
+     * Path of the TLS session ticket key script, one of `files` (templates/tls-ticket-keys.ts):
+     * run before each config check and every minute; omit when haproxy.cfg names no
+     * `tls-ticket-keys`.
+     */
+    readonly ticketKeyScriptPath?: string;
     /** SSM path of this fleet's parameters, unique per stack, e.g. `/mqtt-edge/dev/haproxy`. */
     readonly parameterPrefix: string;
     /** AMI override; default the newest official Debian 12 image (a newer one rolls the group). */

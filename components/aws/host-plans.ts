@@ -99,6 +99,8 @@ export interface HaproxyHostPlan {
     readonly parameterPrefix: string;
     /** CRL files haproxy.cfg names and its admin socket: a CRL-only change skips the reload. */
     readonly runtimeApi?: HaproxyRuntimeApiSpec;
+    /** Path of the TLS session ticket key script among `files` (templates/tls-ticket-keys.ts). */
+    readonly ticketKeyScriptPath?: string;
     /** HAProxy's health frontend as the NLB reaches it; a new host must pass it before it serves. */
     readonly healthCheck: HaproxyHealthCheckSpec;
     /** The files besides haproxy.cfg, without content. */

@@ -41,6 +41,7 @@ export function haproxyUserData(plan: HaproxyHostPlan): string {
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
+        ...(plan.ticketKeyScriptPath ? { ticketKeyScriptPath: plan.ticketKeyScriptPath } : {}),
         ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
         healthCheck: plan.healthCheck,
         lifecycleHook: { groupName: plan.groupName, hookName: HAPROXY_LAUNCH_HOOK_NAME },

@@ -251,7 +251,9 @@ describe("stack configuration: defaults and derived values", () => {
         // frontend and per-server limits default to the global one, as in the seed
         assert.equal(c.haproxy.frontendMaxconn, 500_000);
         assert.equal(c.haproxy.serverMaxconn, 500_000);
-        assert.deepEqual(c.pki.serverKeyAlgorithms, ["ecdsa-p256", "rsa-2048"]);
+        // The cheapest HAProxy handshake at 128-bit strength (docs/pki.md, "Key algorithms").
+        assert.equal(c.pki.caKeyAlgorithm, "rsa-3072");
+        assert.deepEqual(c.pki.serverKeyAlgorithms, ["ecdsa-p256", "rsa-3072"]);
         assert.equal(c.nlb.clientIpMode, "preserve");
     });
 

@@ -42,7 +42,7 @@ describe("planLoadtest", () => {
         });
     });
 
-    test("--set overrides a nested key, adds a new section and replaces a provider key", () => {
+    test("--set overrides a nested key, merges into a section and replaces a provider key", () => {
         const p = plan(dev, [
             "haproxy.instances=1",
             "emqx.nodes=2",
@@ -56,7 +56,11 @@ describe("planLoadtest", () => {
             instances: 1,
         });
         assert.equal((decodedValue(p, "mqtt-edge:emqx") as { nodes: number }).nodes, 2);
-        assert.deepEqual(decodedValue(p, "mqtt-edge:pki"), { testDevices: 5 });
+        // dev's pki section (its pinned key algorithms) is kept, the override merged into it.
+        assert.deepEqual(decodedValue(p, "mqtt-edge:pki"), {
+            ...(dev.raw.pki as object),
+            testDevices: 5,
+        });
         assert.equal(p.config["aws:region"]?.value, "us-east-1");
         // The base is not modified.
         assert.equal((dev.raw.haproxy as { instances: number }).instances, 2);

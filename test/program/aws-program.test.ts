@@ -541,3 +541,101 @@ describe("what pulumi up changes on the dev stack, by kind of change", () => {
         }
     });
 });
+
+describe("program, stack dev: a new TLS session lifetime (ticket key rotation period)", () => {
+    let base: ProgramRun;
+    let longer: ProgramRun;
+    before(async () => {
+        [base, longer] = await Promise.all([
+            runProgram("dev"),
+            runProgram("dev", ["haproxy.tlsSessionLifetimeSeconds=7200"]),
+        ]);
+    });
+    const key = (x: RecordedResource) => `${x.type} ${x.name}`;
+
+    test("the ticket seed is one secret, shipped only as a SecureString HAProxy file", () => {
+        const seeds = ofType(base, "random:index/randomBytes:RandomBytes");
+        assert.equal(seeds.length, 1);
+        assert.equal(seeds[0]?.inputs.length, 32);
+        const seedParameter = ofType(base, "aws:ssm/parameter:Parameter").find((x) =>
+            String(x.inputs.name).endsWith("/haproxy/tls-ticket-seed"),
+        );
+        assert.ok(seedParameter, "the seed reaches the HAProxy hosts through SSM");
+        assert.equal(seedParameter.inputs.type, "SecureString");
+        assert.ok(seedParameter.secretInputs.includes("value"), "stored as a secret in state");
+        const seedHex = String(seedParameter.inputs.value).trim();
+        const userData = [
+            launchUserData(base),
+            ...ofType(base, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+        ];
+        for (const script of userData) assert.doesNotMatch(script, new RegExp(seedHex));
+        for (const [name, output] of Object.entries(base.outputs)) {
+            assert.doesNotMatch(JSON.stringify(output.value), new RegExp(seedHex), name);
+        }
+    });
+
+    test("changes haproxy.cfg and the ticket key script in SSM, and no instance", () => {
+        const byKey = new Map(base.resources.map((x) => [key(x), x]));
+        const changed: string[] = [];
+        for (const x of longer.resources) {
+            const old = byKey.get(key(x));
+            assert.ok(old, `${key(x)} is not new`);
+            if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
+            if (String(x.inputs.value).includes("-----BEGIN")) continue;
+            if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
+        }
+        const allowed =
+            /^aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|tls-ticket-keys\.sh)|association:Association )/;
+        for (const k of changed) assert.match(k, allowed);
+        assert.ok(
+            changed.some((k) => k.endsWith("haproxy.cfg")),
+            "tune.ssl.lifetime changes",
+        );
+        assert.ok(
+            changed.some((k) => k.endsWith("tls-ticket-keys.sh")),
+            "the period changes",
+        );
+    });
+});
+
+describe("program, stack dev: the CA key algorithm it pins versus the newer default", () => {
+    let pinned: ProgramRun;
+    let unpinned: ProgramRun;
+    before(async () => {
+        [pinned, unpinned] = await Promise.all([
+            runProgram("dev"),
+            runProgram("dev", ['pki.caKeyAlgorithm="rsa-3072"']),
+        ]);
+    });
+    const keyInputs = (r: ProgramRun, suffix: string) => {
+        const key = ofType(r, "tls:index/privateKey:PrivateKey").find((x) =>
+            x.name.endsWith(suffix),
+        );
+        assert.ok(key, suffix);
+        return {
+            algorithm: key.inputs.algorithm,
+            curve: key.inputs.ecdsaCurve,
+            bits: key.inputs.rsaBits,
+        };
+    };
+
+    test("the committed stack keeps its P-384 chain: pulumi up replaces no CA key", () => {
+        for (const suffix of ["-root-key", "-device-ca-key"]) {
+            assert.deepEqual(keyInputs(pinned, suffix), {
+                algorithm: "ECDSA",
+                curve: "P384",
+                bits: undefined,
+            });
+        }
+    });
+
+    test("dropping the pin changes both CA keys' algorithm, which the tls provider replaces", () => {
+        for (const suffix of ["-root-key", "-device-ca-key"]) {
+            assert.deepEqual(keyInputs(unpinned, suffix), {
+                algorithm: "RSA",
+                curve: undefined,
+                bits: 3072,
+            });
+        }
+    });
+});

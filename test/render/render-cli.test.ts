@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { listStacks } from "../../infra/stack-file.ts";
 import { auditEmqxConfig } from "../../templates/emqx-schema-keys.ts";
+import { renderTicketKeysFile, TICKET_SEED_BYTES } from "../../templates/tls-ticket-keys.ts";
 import { makeCfsslChain } from "../support/cfssl-chain.ts";
 import { checkHaproxyConfig } from "../support/haproxy-check.ts";
 import { parseHocon } from "../support/hocon.ts";
@@ -40,7 +41,16 @@ async function listFiles(dir: string): Promise<string[]> {
  * and the config rewritten to point there (only file paths differ from what the hosts get).
  */
 async function materialise(config: string, root: string, pki: TestPkiFiles): Promise<string> {
-    const rewritten = config.replaceAll(" /etc/haproxy/", ` ${root}/etc/haproxy/`);
+    const rewritten = config
+        .replaceAll(" /etc/haproxy/", ` ${root}/etc/haproxy/`)
+        .replaceAll(" /run/haproxy-tls/", ` ${root}/run/haproxy-tls/`);
+    // The shared session ticket keys, as the host's ticket key script derives them.
+    const ticketKeys = / tls-ticket-keys (\/\S+)/.exec(rewritten)?.[1];
+    if (ticketKeys) {
+        await mkdir(join(ticketKeys, ".."), { recursive: true });
+        const seed = "ab".repeat(TICKET_SEED_BYTES);
+        await writeFile(ticketKeys, renderTicketKeysFile(seed, Date.now() / 1000, 3600));
+    }
     for (const [, path] of rewritten.matchAll(/ (\/\S+\.pem)/g)) {
         if (!path) continue;
         await mkdir(join(path, ".."), { recursive: true });

@@ -31,6 +31,18 @@ export function awsResourceOutputs(
         case "random:index/randomPassword:RandomPassword":
             // Letters and digits like the real provider with special: false.
             return { id: "none", state: { ...inputs, result: `Rnd${hex(`${name}-secret`, 44)}` } };
+        case "random:index/randomBytes:RandomBytes": {
+            // Deterministic per name, the shape of the real provider's outputs.
+            const bytes = hex(`${name}-bytes`, Number(inputs.length) * 2);
+            return {
+                id: "none",
+                state: {
+                    ...inputs,
+                    hex: bytes,
+                    base64: Buffer.from(bytes, "hex").toString("base64"),
+                },
+            };
+        }
         case "aws:ssm/parameter:Parameter":
             return {
                 id: String(inputs.name),
