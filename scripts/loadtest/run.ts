@@ -31,7 +31,7 @@ export const ENV_DEVICE_ENDPOINT = "DEVICE_ENDPOINT";
 export const ENV_DEVICE_SERVER_NAME = "DEVICE_SERVER_NAME";
 
 /** Exit code after an interruption: 128 + the signal number, as a shell reports it. */
-function interruptedExitCode(signal: AbortSignal): number {
+export function interruptedExitCode(signal: AbortSignal): number {
     const reason: unknown = signal.reason;
     const number =
         typeof reason === "string" ? constants.signals[reason as NodeJS.Signals] : undefined;
@@ -58,10 +58,18 @@ function commandEnv(
     return env;
 }
 
+/**
+ * What runs once the stack is up: the operator's shell command, or a built-in scenario that gets
+ * the outputs (secrets included) in process and resolves to the exit code.
+ */
+export type LoadtestWorkload =
+    | string
+    | ((outputs: Readonly<Record<string, StackOutput>>) => Promise<number>);
+
 /** Runs the load test; resolves to the process exit code. Never leaves a stack without saying so. */
 export async function runLoadtest(
     plan: LoadtestPlan,
-    command: string,
+    workload: LoadtestWorkload,
     deps: LoadtestDeps,
 ): Promise<number> {
     const { workspace, log, interrupt } = deps;
@@ -96,15 +104,21 @@ export async function runLoadtest(
         log(
             `loadtest: ${name} is up; outputs: ${Object.keys(outputs).join(", ") || "(none)"}${secretNames.length > 0 ? ` (secret: ${secretNames.join(", ")})` : ""}`,
         );
-        step = "command";
-        const file = writeOutputsFile(name, outputs);
-        try {
-            const env = commandEnv(name, outputs, file);
-            log(`loadtest: running the command (${Object.keys(env).sort().join(", ")} set)`);
-            exitCode = await deps.runCommand(command, env, interrupt);
-            log(`loadtest: the command exited with ${exitCode}`);
-        } finally {
-            file.remove();
+        if (typeof workload === "function") {
+            step = "scenario";
+            exitCode = await workload(outputs);
+            log(`loadtest: the scenario finished with ${exitCode}`);
+        } else {
+            step = "command";
+            const file = writeOutputsFile(name, outputs);
+            try {
+                const env = commandEnv(name, outputs, file);
+                log(`loadtest: running the command (${Object.keys(env).sort().join(", ")} set)`);
+                exitCode = await deps.runCommand(workload, env, interrupt);
+                log(`loadtest: the command exited with ${exitCode}`);
+            } finally {
+                file.remove();
+            }
         }
         if (interrupt.aborted) exitCode = interruptedExitCode(interrupt);
     } catch (e) {
@@ -139,7 +153,7 @@ export interface LoadtestLaunch extends Omit<LoadtestDeps, "workspace"> {
  */
 export async function launchLoadtest(
     request: LoadtestRequest,
-    command: string,
+    workload: LoadtestWorkload,
     launch: LoadtestLaunch,
 ): Promise<number> {
     const plan = planLoadtest(request);
@@ -152,5 +166,5 @@ export async function launchLoadtest(
         );
         return 1;
     }
-    return runLoadtest(plan, command, { ...launch, workspace });
+    return runLoadtest(plan, workload, { ...launch, workspace });
 }

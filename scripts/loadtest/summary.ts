@@ -49,6 +49,6 @@ export function summaryLines(report: LoadtestReport, outDir: string): string[] {
 }
 
 /** One progress line, e.g. `[connect] 1200/2000 attempted, 1180 connected, 0 failed`. */
-export function progressLine(progress: GeneratorProgress, elapsedSeconds: number): string {
+export function progressText(progress: GeneratorProgress, elapsedSeconds: number): string {
     return `loadtest: ${elapsedSeconds.toFixed(0)} s [${progress.phase}] ${progress.attempted}/${progress.devices} attempted, ${progress.connected} connected, ${progress.failed} failed`;
 }

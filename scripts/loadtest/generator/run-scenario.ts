@@ -95,13 +95,15 @@ export async function runScenario(
     const extra: DeviceSession[] = [];
     let phase = "connect";
     let fdLimitSaid = false;
+    // Attempts started (records are added only once an attempt is decided).
+    let started = 0;
 
     const connectedCount = () => sessions.filter((s) => s?.connected).length;
     const sample = () =>
         timeline.push({
             tMs: Math.round(performance.now() - epoch),
             connected: connectedCount(),
-            attempted: attempts.length,
+            attempted: started,
         });
     const sampler = setInterval(sample, SAMPLE_INTERVAL_MS);
     let lastProgress = 0;
@@ -111,7 +113,7 @@ export async function runScenario(
         lastProgress = now;
         inputs.onProgress?.({
             phase,
-            attempted: attempts.length,
+            attempted: started,
             connected: connectedCount(),
             failed: attempts.filter((a) => a.failure !== undefined).length,
             devices: job.devices,
@@ -138,6 +140,7 @@ export async function runScenario(
             const wait = phaseStart + dueMs - performance.now();
             if (wait > SCHEDULER_TICK_MS) await delay(wait, inputs.signal);
             const credential = inputs.devices[k] as DeviceCredential;
+            started += 1;
             pending.push(
                 DeviceSession.open(
                     inputs.target,
@@ -271,8 +274,13 @@ async function runSteadyPublish(
         );
     }
     subscriber.subscribe(`loadtest/${job.runId}/g${job.generator}/#`);
-    const subackDeadline = delay(job.connectDeadlineMs, inputs.signal);
+    // Bounded by the connect deadline; the timer is cleared so it cannot hold the process open.
+    let subackTimer: NodeJS.Timeout | undefined;
+    const subackDeadline = new Promise<void>((resolve) => {
+        subackTimer = setTimeout(resolve, job.connectDeadlineMs);
+    });
     await Promise.race([subacked, subackDeadline]);
+    clearTimeout(subackTimer);
     await context.connectAll("connect");
     context.setPhase("publish");
     const payload = Buffer.alloc(Math.max(8, job.payloadBytes));
