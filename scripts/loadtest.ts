@@ -26,7 +26,7 @@ import {
     planLoadtest,
     validateId,
 } from "./loadtest/plan.ts";
-import { launchLoadtest, type LoadtestWorkload } from "./loadtest/run.ts";
+import { type LoadtestWorkload, launchLoadtest } from "./loadtest/run.ts";
 import { planScenario, type ScenarioFlags, type ScenarioPlan } from "./loadtest/scenario-plan.ts";
 import { runShellCommand } from "./loadtest/shell-command.ts";
 import { interruptOnSignals } from "./loadtest/signals.ts";

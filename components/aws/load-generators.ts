@@ -170,7 +170,9 @@ export class LoadGenerators extends pulumi.ComponentResource {
                     hostInstanceArgs({
                         ami,
                         instanceType: args.instanceType,
-                        subnetId: args.subnetIds[index % args.subnetIds.length] as pulumi.Input<string>,
+                        subnetId: args.subnetIds[
+                            index % args.subnetIds.length
+                        ] as pulumi.Input<string>,
                         securityGroupId: group.id,
                         instanceProfileName: profile.name,
                         userData: bucket.bucket.apply((b) => args.renderUserData(index, b)),

@@ -90,7 +90,9 @@ function generatorsOutput(outputs: Readonly<Record<string, StackOutput>>): {
     bucket: string;
     count: number;
 } {
-    const value = outputs.loadGenerators?.value as { bucket?: unknown; count?: unknown } | undefined;
+    const value = outputs.loadGenerators?.value as
+        | { bucket?: unknown; count?: unknown }
+        | undefined;
     if (typeof value?.bucket !== "string" || typeof value.count !== "number") {
         throw new Error("the stack has no loadGenerators output (bucket, count)");
     }
@@ -133,7 +135,9 @@ export async function runCloudScenario(
         (issued, total) => log(`loadtest: issued ${issued}/${total} certificates`),
     );
     deps.interrupt.throwIfAborted();
-    log(`loadtest: uploading the generator and the certificates to s3://${generators.bucket}/input/`);
+    log(
+        `loadtest: uploading the generator and the certificates to s3://${generators.bucket}/input/`,
+    );
     for (const [file, code] of Object.entries(generatorCode())) {
         await store.put(loadGeneratorObjects.code(file), code);
     }
@@ -164,7 +168,9 @@ export async function runCloudScenario(
             const text = await store.get(loadGeneratorObjects.result(job.generator));
             if (text === undefined) continue;
             results.set(job.generator, JSON.parse(text) as GeneratorResult);
-            log(`loadtest: result of generator ${job.generator} is in (${results.size}/${jobs.length})`);
+            log(
+                `loadtest: result of generator ${job.generator} is in (${results.size}/${jobs.length})`,
+            );
         }
         if (results.size === jobs.length || deps.now() > deadline) break;
         await deps.sleep(RESULT_POLL_MS, deps.interrupt);

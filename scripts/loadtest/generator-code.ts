@@ -16,7 +16,9 @@ export const GENERATOR_ENTRY = "host-main.mjs";
 /** File name (`x.mjs`) to JavaScript source, for every generator file. */
 export function generatorCode(): Record<string, string> {
     const files: Record<string, string> = {};
-    for (const name of readdirSync(generatorDir).filter((n) => n.endsWith(".ts")).sort()) {
+    for (const name of readdirSync(generatorDir)
+        .filter((n) => n.endsWith(".ts"))
+        .sort()) {
         const source = readFileSync(join(generatorDir, name), "utf8");
         const javascript = stripTypeScriptTypes(source, { mode: "strip" }).replace(
             /(from\s+["']\.\/[A-Za-z0-9_-]+)\.ts(["'])/g,

@@ -5,16 +5,17 @@
  * starts. Measures, besides what the generator records, HAProxy's CPU and peak memory and the
  * distinct certificate CNs that reached the stand-ins.
  */
-import { LocalEdge, maxconnThatFits } from "../../local-edge/local-edge.ts";
+
 import { ConfigError } from "../../infra/config.ts";
+import { LocalEdge, maxconnThatFits } from "../../local-edge/local-edge.ts";
 import { issueDeviceBatch } from "./device-batch.ts";
 import { maxDevicesForLimit, openFilesLimit } from "./generator/open-files.ts";
 import { runScenario } from "./generator/run-scenario.ts";
 import { cpuSeconds, peakRssMiB } from "./process-usage.ts";
 import { progressLine } from "./progress-line.ts";
-import { interruptedExitCode } from "./run.ts";
 import { buildReport, type LoadtestReport } from "./report.ts";
 import { scenarioPassed, writeReportFiles } from "./report-files.ts";
+import { interruptedExitCode } from "./run.ts";
 import { generatorJobs, type ScenarioPlan } from "./scenario-plan.ts";
 import { progressText, summaryLines } from "./summary.ts";
 
@@ -137,7 +138,8 @@ export async function runLocalScenario(
         writeReportFiles(request.outDir, report);
         for (const line of summaryLines(report, request.outDir)) deps.stderr.write(`${line}\n`);
         deps.inspect?.(edge);
-        if (deps.interrupt.aborted) return { report, exitCode: interruptedExitCode(deps.interrupt) };
+        if (deps.interrupt.aborted)
+            return { report, exitCode: interruptedExitCode(deps.interrupt) };
         return { report, exitCode: scenarioPassed(report) ? 0 : 1 };
     } finally {
         await edge.close();

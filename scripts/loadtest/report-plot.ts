@@ -9,7 +9,13 @@ const WIDTH = 900;
 const PANEL_HEIGHT = 260;
 const MARGIN = { left: 80, right: 150, top: 50, bottom: 45 };
 const GAP = 40;
-const COLORS = { connected: "#1f77b4", attempted: "#9aa5b1", p50: "#2ca02c", p90: "#ff7f0e", p99: "#d62728" };
+const COLORS = {
+    connected: "#1f77b4",
+    attempted: "#9aa5b1",
+    p50: "#2ca02c",
+    p90: "#ff7f0e",
+    p99: "#d62728",
+};
 
 interface Series {
     label: string;

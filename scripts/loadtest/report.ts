@@ -130,7 +130,9 @@ function shifted(result: GeneratorResult, runEpochWallMs: number): GeneratorResu
 
 const BUCKET_MS = 250;
 
-function mergedTimeline(results: readonly GeneratorResult[]): LoadtestReport["connectionsOverTime"] {
+function mergedTimeline(
+    results: readonly GeneratorResult[],
+): LoadtestReport["connectionsOverTime"] {
     const end = Math.max(0, ...results.flatMap((r) => r.timeline.map((s) => s.tMs)));
     const rows: LoadtestReport["connectionsOverTime"] = [];
     const cursors = results.map(() => 0);
@@ -188,7 +190,9 @@ export function buildReport(
     const connect = phases.connect ?? phaseReport([]);
     const reconnect = phases.reconnect;
     const latencies = aligned.flatMap((r) => r.publish?.latenciesMs ?? []);
-    const limits = aligned.flatMap((r) => (r.openFilesLimit === undefined ? [] : [r.openFilesLimit]));
+    const limits = aligned.flatMap((r) =>
+        r.openFilesLimit === undefined ? [] : [r.openFilesLimit],
+    );
     const end = Math.max(...aligned.map((r) => r.epochWallMs - runEpoch + r.durationMs));
     const { job } = firstResult;
     return {

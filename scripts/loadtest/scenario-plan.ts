@@ -139,7 +139,8 @@ export function planScenario(flags: ScenarioFlags, mode: "local" | "cloud"): Sce
         );
     }
     const scenarioName = scenario as ScenarioName;
-    const connectSeconds = phaseSeconds(devices, ratePerSecond, rampSeconds) + connectTimeoutSeconds;
+    const connectSeconds =
+        phaseSeconds(devices, ratePerSecond, rampSeconds) + connectTimeoutSeconds;
     const boundSeconds = Math.ceil(
         connectSeconds +
             holdSeconds +
