@@ -34,7 +34,7 @@ import { firstLine } from "./loadtest/teardown.ts";
 import type { LoadtestWorkspace } from "./loadtest/workspace.ts";
 
 const usage =
-    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] (--run "<command>" | --scenario <name> [--devices <n>] [--rate <per s>] [--ramp <s>] [--hold <s>] [--publish-rate <per s>] [--payload-bytes <n>] [--connect-timeout <s>] [--generators <k>] [--out <dir>]) | --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>] | --janitor [--now <ISO time>]';
+    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] (--run "<command>" | --scenario <name> [--devices <n>] [--rate <per s>] [--ramp <s>] [--hold <s>] [--publish-rate <per s>] [--payload-bytes <n>] [--connect-timeout <s>] [--max-pending <n>] [--generators <k>] [--out <dir>]) | --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>] | --janitor [--now <ISO time>]';
 const scenarioFlagNames = [
     "scenario",
     "devices",
@@ -44,6 +44,7 @@ const scenarioFlagNames = [
     "publish-rate",
     "payload-bytes",
     "connect-timeout",
+    "max-pending",
     "generators",
 ] as const;
 

@@ -68,6 +68,11 @@ export interface LoadtestReport {
     resumedFraction: number;
     /** Every phase by name. */
     phases: Record<string, PhaseReport>;
+    /**
+     * Attempts that were due but waited for the pending cap: above 0, the edge (or the
+     * generators) did not keep up with the target rate, and connectRatePerSecond is what it did.
+     */
+    heldBackByPendingCap: number;
     /** steady-publish: messages and their publish-to-delivery latency through a subscriber. */
     publish?: { sent: number; received: number; latencyMs: Percentiles | null };
     /** Connected devices over time, summed over generators (for the plot). */
@@ -212,6 +217,7 @@ export function buildReport(
         connackMs: connect.connackMs,
         resumedFraction: (reconnect ?? connect).resumedFraction,
         phases,
+        heldBackByPendingCap: aligned.reduce((sum, r) => sum + r.heldBackByPendingCap, 0),
         ...(job.scenario === "steady-publish"
             ? {
                   publish: {

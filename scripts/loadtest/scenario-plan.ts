@@ -19,6 +19,7 @@ export interface ScenarioFlags {
     "payload-bytes"?: string;
     generators?: string;
     "connect-timeout"?: string;
+    "max-pending"?: string;
 }
 
 /** A validated scenario. */
@@ -36,6 +37,8 @@ export interface ScenarioPlan {
     generators: number;
     /** An attempt without CONNACK after this many ms is a timeout. */
     connectTimeoutMs: number;
+    /** Most undecided attempts per generator. */
+    maxPending: number;
     /** An upper bound of the scenario's running time, s: the orchestration's deadline. */
     boundSeconds: number;
 }
@@ -61,6 +64,8 @@ export const MAX_SCENARIO_SECONDS = 2 * 3_600;
  * about then too.
  */
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+/** Default for --max-pending (per generator): see ScenarioJob.maxPending. */
+export const DEFAULT_MAX_PENDING = 100;
 
 function numberFlag(
     name: string,
@@ -101,6 +106,14 @@ export function planScenario(flags: ScenarioFlags, mode: "local" | "cloud"): Sce
     const holdSeconds = numberFlag("hold", flags.hold, 10, 0, MAX_HOLD_SECONDS, false);
     const publishPerSecond = numberFlag("publish-rate", flags["publish-rate"], 1, 0.01, 100, false);
     const payloadBytes = numberFlag("payload-bytes", flags["payload-bytes"], 64, 8, 65_536, true);
+    const maxPending = numberFlag(
+        "max-pending",
+        flags["max-pending"],
+        DEFAULT_MAX_PENDING,
+        1,
+        100_000,
+        true,
+    );
     const connectTimeoutSeconds = numberFlag(
         "connect-timeout",
         flags["connect-timeout"],
@@ -164,6 +177,7 @@ export function planScenario(flags: ScenarioFlags, mode: "local" | "cloud"): Sce
         payloadBytes,
         generators,
         connectTimeoutMs: connectTimeoutSeconds * 1000,
+        maxPending,
         boundSeconds,
     };
 }
@@ -196,6 +210,7 @@ export function generatorJobs(
             publishPerSecond: plan.publishPerSecond,
             payloadBytes: plan.payloadBytes,
             connectDeadlineMs: plan.connectTimeoutMs,
+            maxPending: plan.maxPending,
             ...(startAtEpochMs !== undefined ? { startAtEpochMs } : {}),
         };
         firstDevice += devices;

@@ -21,7 +21,7 @@ export function summaryLines(report: LoadtestReport, outDir: string): string[] {
     const lines = [
         `${report.scenario} (${report.mode}, run ${report.runId}, ${report.generators} generator${report.generators === 1 ? "" : "s"}, ${report.durationSeconds} s)`,
         `  devices     ${report.devices}   attempted ${report.attempted}   connected ${report.connected}   failed ${failedTotal(report)} (${kinds(report.failed)})`,
-        `  rate        ${report.connectRatePerSecond} CONNACK/s achieved (target ${report.targetRatePerSecond}/s)`,
+        `  rate        ${report.connectRatePerSecond} CONNACK/s achieved (target ${report.targetRatePerSecond}/s${report.heldBackByPendingCap > 0 ? `; ${report.heldBackByPendingCap} attempts waited for the pending cap: the edge did not keep up` : ""})`,
         `  handshake   ${ms(report.handshakeMs)}`,
         `  CONNACK     ${ms(report.connackMs)}`,
     ];

@@ -176,8 +176,10 @@ function result(
             publishPerSecond: 1,
             payloadBytes: 64,
             connectDeadlineMs: 30_000,
+            maxPending: 100,
         },
         epochWallMs,
+        heldBackByPendingCap: generator * 3,
         durationMs: 3000,
         attempts,
         timeline: [
@@ -229,6 +231,7 @@ describe("report", () => {
         // Connected CONNACKs from t=0 to t=1000+0+40 ms: 3 in 1.04 s.
         assert.equal(report.connectRatePerSecond, 2.9);
         assert.equal(report.startedAt, new Date(1_000_000).toISOString());
+        assert.equal(report.heldBackByPendingCap, 3);
         assert.equal(report.durationSeconds, 4);
         const at = (t: number) => report.connectionsOverTime.find((r) => r.tSeconds === t);
         assert.deepEqual(at(0.5), { tSeconds: 0.5, connected: 2, attempted: 2 });

@@ -97,6 +97,8 @@ export async function runScenario(
     let fdLimitSaid = false;
     // Attempts started (records are added only once an attempt is decided).
     let started = 0;
+    // Attempts that were due but waited for the pending cap.
+    let heldBack = 0;
 
     const connectedCount = () => sessions.filter((s) => s?.connected).length;
     const sample = () =>
@@ -129,7 +131,14 @@ export async function runScenario(
         ...(onPacket ? { onPacket } : {}),
     });
 
-    /** Opens every device on the schedule; resolves when every attempt is decided. */
+    // Attempts started and not yet decided, and who waits for one of them to finish.
+    let inFlight = 0;
+    let slotFreed: (() => void) | undefined;
+
+    /**
+     * Opens every device on the schedule, with at most job.maxPending attempts undecided at once;
+     * resolves when every attempt is decided.
+     */
     const connectAll = async (phaseName: string, tickets?: (Buffer | undefined)[]) => {
         phase = phaseName;
         const phaseStart = performance.now();
@@ -139,8 +148,17 @@ export async function runScenario(
             const dueMs = attemptDueSeconds(k, job.ratePerSecond, job.rampSeconds) * 1000;
             const wait = phaseStart + dueMs - performance.now();
             if (wait > SCHEDULER_TICK_MS) await delay(wait, inputs.signal);
+            if (inFlight >= job.maxPending) {
+                heldBack += 1;
+                while (inFlight >= job.maxPending && !inputs.signal?.aborted) {
+                    await new Promise<void>((resolve) => {
+                        slotFreed = resolve;
+                    });
+                }
+            }
             const credential = inputs.devices[k] as DeviceCredential;
             started += 1;
+            inFlight += 1;
             pending.push(
                 DeviceSession.open(
                     inputs.target,
@@ -149,6 +167,9 @@ export async function runScenario(
                     phaseName,
                     attemptOptions(tickets?.[k]),
                 ).then((session) => {
+                    inFlight -= 1;
+                    slotFreed?.();
+                    slotFreed = undefined;
                     sessions[k] = session;
                     attempts.push(session.record);
                     if (session.record.failure === "fd-limit" && !fdLimitSaid) {
@@ -209,6 +230,7 @@ export async function runScenario(
         durationMs: Math.round(performance.now() - epoch),
         attempts,
         timeline,
+        heldBackByPendingCap: heldBack,
         ...(publish ? { publish } : {}),
         ...(inputs.openFilesLimit !== undefined ? { openFilesLimit: inputs.openFilesLimit } : {}),
     };

@@ -35,6 +35,13 @@ export interface ScenarioJob {
     payloadBytes: number;
     /** An attempt without CONNACK after this many ms counts as a timeout. */
     connectDeadlineMs: number;
+    /**
+     * Most attempts undecided at once. The schedule is open loop up to this many; past it a due
+     * attempt waits for one to finish, as a fleet backs off when its connects go unanswered.
+     * Without a cap, an edge (or a generator) slower than the target rate has every handshake
+     * share the CPU with all the others, and all of them time out together.
+     */
+    maxPending: number;
     /** Wall-clock start (ms since 1970) all generators wait for; absent: start at once. */
     startAtEpochMs?: number;
 }
@@ -75,4 +82,6 @@ export interface GeneratorResult {
     publish?: PublishResult;
     /** The open-files limit this generator ran under, when it could read it. */
     openFilesLimit?: number;
+    /** Attempts that were due but waited because maxPending were undecided. */
+    heldBackByPendingCap: number;
 }
