@@ -6,23 +6,31 @@
  * load-generators.test.ts) and AWS itself.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { LocalEdge } from "../../local-edge/local-edge.ts";
-import { type CloudScenarioDeps, runCloudScenario } from "../../scripts/loadtest/cloud-run.ts";
-import { GENERATOR_ENTRY } from "../../scripts/loadtest/generator-code.ts";
+import {
+    type CloudScenarioDeps,
+    runCloudScenario,
+    targetFromOutputs,
+} from "../../scripts/loadtest/cloud-run.ts";
+import { issueDeviceBatch } from "../../scripts/loadtest/device-batch.ts";
+import type { GeneratorResult } from "../../scripts/loadtest/generator/scenario-job.ts";
+import { GENERATOR_ENTRY, generatorCode } from "../../scripts/loadtest/generator-code.ts";
 import type { ObjectStore } from "../../scripts/loadtest/object-store.ts";
 import type { LoadtestPlan } from "../../scripts/loadtest/plan.ts";
 import type { LoadtestReport } from "../../scripts/loadtest/report.ts";
 import { runLoadtest } from "../../scripts/loadtest/run.ts";
-import { planScenario } from "../../scripts/loadtest/scenario-plan.ts";
+import { generatorJobs, planScenario } from "../../scripts/loadtest/scenario-plan.ts";
 import type { StackOutput } from "../../scripts/loadtest/workspace.ts";
 import { loadGeneratorObjects } from "../../templates/cloud-init-load-generator.ts";
 import { FakeWorkspace } from "./fake-workspace.ts";
 
+const run = promisify(execFile);
 let edge: LocalEdge;
 let workRoot: string;
 const children = new Set<ChildProcess>();
@@ -383,5 +391,49 @@ describe("cloud scenario failures still end in a teardown", () => {
             "destroy loadtest-cloudtest",
             "remove loadtest-cloudtest",
         ]);
+    });
+});
+
+describe("a generator host out of file descriptors", () => {
+    test("counts the attempts it could not open as fd-limit and says so", async () => {
+        const dir = await mkdtemp(join(workRoot, "fd-limit-"));
+        for (const [name, code] of Object.entries(generatorCode())) {
+            await writeFile(join(dir, name), code);
+        }
+        const plan = planScenario(
+            { scenario: "connect-storm", devices: "120", rate: "400", hold: "0", generators: "1" },
+            "cloud",
+        );
+        const [job] = generatorJobs(plan, "fd", 60);
+        const batch = await issueDeviceBatch(edge.pki.deviceIssuingCa, "fd", 120, 0);
+        const target = targetFromOutputs(outputs());
+        await writeFile(join(dir, "job.json"), JSON.stringify({ job, target }));
+        await writeFile(join(dir, "devices.json"), JSON.stringify({ devices: batch.devices }));
+        // 64 descriptors, soft and hard: Node cannot raise it, and 120 sockets do not fit.
+        const { stdout } = await run("sh", [
+            "-c",
+            `ulimit -n 64 && exec "$0" "$@"`,
+            process.execPath,
+            join(dir, GENERATOR_ENTRY),
+            join(dir, "job.json"),
+            join(dir, "devices.json"),
+            join(dir, "result.json"),
+        ]);
+        const result = JSON.parse(
+            await readFile(join(dir, "result.json"), "utf8"),
+        ) as GeneratorResult;
+        assert.equal(result.openFilesLimit, 64);
+        const byKind = new Map<string, number>();
+        for (const a of result.attempts) {
+            const kind = a.failure ?? "connected";
+            byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+        }
+        assert.ok((byKind.get("fd-limit") ?? 0) > 0, JSON.stringify([...byKind]));
+        assert.ok((byKind.get("connected") ?? 0) > 0, JSON.stringify([...byKind]));
+        assert.equal(result.attempts.length, 120);
+        assert.match(
+            stdout,
+            /generator 0: out of file descriptors at \d+ open connections \(limit 64\)/,
+        );
     });
 });
