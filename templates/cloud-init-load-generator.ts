@@ -15,6 +15,8 @@ export const loadGeneratorObjects = {
     code: (file: string) => `input/code/${file}`,
     /** Generator n's credentials (SECRET: device keys). */
     devices: (generator: number) => `input/devices-${generator}.json`,
+    /** Generator n is booted and polling for its job (written by the host). */
+    ready: (generator: number) => `results/ready-${generator}.json`,
     /** Generator n's job; written last, so its presence means everything else is there. */
     job: (generator: number) => `input/job-${generator}.json`,
     /** Generator n's result. */
@@ -66,6 +68,10 @@ log="\${work}/run.log"
 upload_log() { aws s3 cp --only-show-errors "\${log}" ${s3(loadGeneratorObjects.log(n))} || true; }
 trap upload_log EXIT
 exec > >(tee -a "\${log}") 2>&1
+
+# Say we are up: npm run loadtest hands out the jobs once every generator is.
+printf '{"generator":${n},"bootedAt":"%s"}\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" |
+    aws s3 cp --only-show-errors - ${s3(loadGeneratorObjects.ready(n))}
 
 # The job is written last by npm run loadtest; poll for it with a deadline.
 deadline=$(( $(date +%s) + ${spec.jobWaitSeconds} ))

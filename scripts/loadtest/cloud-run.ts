@@ -49,10 +49,15 @@ export interface CloudScenarioRequest {
 }
 
 /**
- * Time between handing out the jobs and the common start: generators poll every 5 s and may
- * still be installing nodejs when `up` returns (instances report running before cloud-init ends).
+ * Time between handing out the jobs and the common start, once every generator said it is up:
+ * a host polls for its job every 5 s, then fetches the code and its certificates.
  */
-export const START_LEAD_MS = 180_000;
+export const START_LEAD_MS = 30_000;
+/**
+ * How long the generators may take to boot (apt-get of nodejs and awscli) after `up` returned:
+ * instances count as created before cloud-init has run.
+ */
+export const READY_TIMEOUT_MS = 15 * 60_000;
 /** How often the orchestration looks for results. */
 export const RESULT_POLL_MS = 10_000;
 /** Slack after the scenario's own bound before a missing result is given up on. */
@@ -109,6 +114,24 @@ function stackIntermediate(outputs: Readonly<Record<string, StackOutput>>): Prom
     );
 }
 
+/** Polls until every key exists or the deadline passes; resolves to the keys still missing. */
+async function waitForObjects(
+    store: ObjectStore,
+    keys: readonly string[],
+    deadline: number,
+    deps: Pick<CloudScenarioDeps, "now" | "sleep" | "interrupt">,
+): Promise<string[]> {
+    const missing = new Set(keys);
+    while (missing.size > 0 && !deps.interrupt.aborted) {
+        for (const key of [...missing]) {
+            if ((await store.get(key)) !== undefined) missing.delete(key);
+        }
+        if (missing.size === 0 || deps.now() > deadline) break;
+        await deps.sleep(RESULT_POLL_MS, deps.interrupt);
+    }
+    return [...missing];
+}
+
 /** Runs the scenario on the generators; resolves to the exit code. */
 export async function runCloudScenario(
     request: CloudScenarioRequest,
@@ -140,6 +163,19 @@ export async function runCloudScenario(
     );
     for (const [file, code] of Object.entries(generatorCode())) {
         await store.put(loadGeneratorObjects.code(file), code);
+    }
+    const notReady = await waitForObjects(
+        store,
+        Array.from({ length: plan.generators }, (_, n) => loadGeneratorObjects.ready(n)),
+        deps.now() + READY_TIMEOUT_MS,
+        deps,
+    );
+    deps.interrupt.throwIfAborted();
+    if (notReady.length > 0) {
+        log(
+            `loadtest: generator(s) ${notReady.map((key) => /ready-(\d+)/.exec(key)?.[1]).join(", ")} did not come up within ${READY_TIMEOUT_MS / 60_000} min (their bootstrap log: /var/log/mqtt-edge-bootstrap.log on the instance); no job was handed out`,
+        );
+        return { report: undefined, exitCode: 1 };
     }
     const startAt = deps.now() + (request.startLeadMs ?? START_LEAD_MS);
     const jobs = generatorJobs(plan, runId, request.keepaliveSeconds, startAt);
@@ -187,7 +223,7 @@ export async function runCloudScenario(
     if (results.size === 0) return { report: undefined, exitCode: 1 };
     const ordered = [...results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);
     const report = buildReport(ordered, "cloud");
-    writeReportFiles(request.outDir, report);
+    writeReportFiles(request.outDir, report, ordered);
     for (const line of summaryLines(report, request.outDir)) deps.stderr.write(`${line}\n`);
     return { report, exitCode: missing.length === 0 && scenarioPassed(report) ? 0 : 1 };
 }

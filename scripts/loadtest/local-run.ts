@@ -135,7 +135,7 @@ export async function runLocalScenario(
                 c.commonName?.startsWith(prefix),
             ).length,
         });
-        writeReportFiles(request.outDir, report);
+        writeReportFiles(request.outDir, report, [result]);
         for (const line of summaryLines(report, request.outDir)) deps.stderr.write(`${line}\n`);
         deps.inspect?.(edge);
         if (deps.interrupt.aborted)

@@ -136,6 +136,7 @@ export function renderReportSvg(report: LoadtestReport): string {
     );
     return `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">
+<title>${escapeXml(heading)}</title>
 <rect width="${WIDTH}" height="${height}" fill="#fafafa"/>
 <text x="${MARGIN.left}" y="28" font-size="16">${escapeXml(heading)}</text>
 ${connections}

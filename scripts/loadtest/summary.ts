@@ -44,7 +44,7 @@ export function summaryLines(report: LoadtestReport, outDir: string): string[] {
             `  brokers     ${l.brokerConnections} connections, ${l.distinctCommonNamesAtBrokers} distinct CNs in PROXY v2`,
         );
     }
-    lines.push(`  report      ${outDir}/report.json, ${outDir}/report.svg`);
+    lines.push(`  report      ${outDir}/report.json, report.svg, attempts.csv`);
     return lines;
 }
 

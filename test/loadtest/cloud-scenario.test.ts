@@ -49,7 +49,8 @@ after(async () => {
 /**
  * A bucket in memory, with generator hosts behind it: when generator n's job appears, a process
  * runs host-main.mjs from the uploaded code on the uploaded files and puts its result back, as
- * the user-data's run script does. `silent` generators never answer (a host that failed to boot).
+ * the user-data's run script does. `silent` generators never answer (a host that died during the
+ * run); `unbooted` ones never even say they are up.
  */
 class FakeBucket implements ObjectStore {
     readonly objects = new Map<string, string>();
@@ -57,9 +58,17 @@ class FakeBucket implements ObjectStore {
     readonly #dir: string;
     readonly #silent: ReadonlySet<number>;
 
-    constructor(dir: string, silent: ReadonlySet<number> = new Set()) {
+    constructor(
+        dir: string,
+        silent: ReadonlySet<number> = new Set(),
+        unbooted: ReadonlySet<number> = new Set(),
+    ) {
         this.#dir = dir;
         this.#silent = silent;
+        // Booted hosts say so before anything else, as their run script does.
+        for (let n = 0; n < 50; n++) {
+            if (!unbooted.has(n)) this.objects.set(loadGeneratorObjects.ready(n), "{}");
+        }
     }
 
     async put(key: string, body: string): Promise<void> {
@@ -315,6 +324,55 @@ describe("cloud scenario failures still end in a teardown", () => {
         ]);
         const report = JSON.parse(await readFile(join(workRoot, "partial", "report.json"), "utf8"));
         assert.equal(report.generators, 1, "the report holds what did come back");
+    });
+
+    test("a generator that never comes up: no job is handed out, exit 1, teardown", async () => {
+        const lines: string[] = [];
+        const bucket = new FakeBucket(workRoot, new Set(), new Set([1]));
+        const workspace = new FakeWorkspace({ outputs: outputs() });
+        const plan = planScenario(
+            { scenario: "connect-storm", devices: "4", rate: "10", generators: "2" },
+            "cloud",
+        );
+        let fakeNow = Date.now();
+        const interrupt = new AbortController().signal;
+        const exitCode = await runLoadtest(
+            stackPlan,
+            async (stackOutputs) =>
+                (
+                    await runCloudScenario(
+                        {
+                            plan,
+                            runId: "c5",
+                            outDir: join(workRoot, "unbooted"),
+                            keepaliveSeconds: 60,
+                        },
+                        stackOutputs,
+                        // Ten minutes pass per look: the 15-minute boot deadline passes on the third.
+                        scenarioDeps(bucket, lines, interrupt, () => {
+                            fakeNow += 600_000;
+                            return fakeNow;
+                        }),
+                    )
+                ).exitCode,
+            {
+                workspace,
+                runCommand: async () => 0,
+                log: (line) => lines.push(line),
+                interrupt,
+                projectDir: "/repo",
+            },
+        );
+        assert.equal(exitCode, 1);
+        assert.ok(
+            lines.some((l) => /^loadtest: generator\(s\) 1 did not come up within 15 min/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(!bucket.puts.some((key) => key.startsWith("input/job-")), "no job handed out");
+        assert.deepEqual(workspace.calls.slice(-2), [
+            "destroy loadtest-cloudtest",
+            "remove loadtest-cloudtest",
+        ]);
     });
 
     test("a signal while waiting for results: 130, and the stack is still destroyed", async () => {

@@ -254,6 +254,7 @@ describe("report", () => {
             "local",
         );
         const svg = renderReportSvg(report);
+        assert.match(svg, /<title>reconnect-storm: 1 of 2 devices connected[^<]*<\/title>/);
         assert.match(svg, /Devices connected/);
         assert.match(svg, /CONNACK latency by second of attempt start/);
         assert.match(svg, /reconnect-storm: 1 of 2 devices connected/);

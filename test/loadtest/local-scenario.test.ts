@@ -106,6 +106,22 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
         );
         assert.match(stderr, /connected 300 +failed 0/);
     });
+
+    test("attempts.csv has one row per attempt, the same the report counts", async () => {
+        const rows = (await readFile(join(outRoot, "storm", "attempts.csv"), "utf8"))
+            .trimEnd()
+            .split("\n");
+        assert.equal(
+            rows[0],
+            "generator,device,phase,start_ms,handshake_ms,connack_ms,resumed,failure,closed_ms",
+        );
+        assert.equal(rows.length - 1, report.attempted);
+        const devices = new Set(rows.slice(1).map((row) => row.split(",")[1]));
+        assert.equal(devices.size, 300);
+        assert.ok(
+            rows.slice(1).every((row) => row.split(",")[7] === "" && row.split(",")[5] !== ""),
+        );
+    });
 });
 
 describe("the CLI, --local", () => {
