@@ -242,46 +242,17 @@ async function main(argv: string[]): Promise<number> {
             );
             return exitCode;
         }
-        let workload: LoadtestWorkload;
-        if (mode.kind === "cloud-scenario") {
-            const { scenario, request } = mode;
-            // Planned here as run.ts will: the region and keepalive come from the same validation.
-            const stackPlan = planLoadtest(request);
-            const region = stackPlan.config["aws:region"]?.value ?? "";
-            workload = async (outputs) => {
-                const { runCloudScenario } = await import("./loadtest/cloud-run.ts");
-                const { awsCliObjectStore } = await import("./loadtest/aws-cli-object-store.ts");
-                const { exitCode } = await runCloudScenario(
-                    {
-                        plan: scenario.plan,
-                        runId: request.id,
-                        outDir: scenario.outDir,
-                        keepaliveSeconds: stackPlan.keepaliveSeconds,
-                    },
-                    outputs,
-                    {
-                        openStore: (bucket) => awsCliObjectStore(bucket, region),
-                        log,
-                        stderr: process.stderr,
-                        interrupt: interruption.signal,
-                        now: Date.now,
-                        sleep: (ms, signal) =>
-                            new Promise((done) => {
-                                const timer = setTimeout(done, ms);
-                                signal.addEventListener("abort", () => {
-                                    clearTimeout(timer);
-                                    done(undefined);
-                                });
-                            }),
-                    },
-                );
-                return exitCode;
-            };
-        } else {
-            workload = mode.command;
-        }
-        const request = mode.request;
-        return await launchLoadtest(request, workload, {
+        const workload: LoadtestWorkload =
+            mode.kind === "cloud-scenario"
+                ? (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
+                      mode.scenario.plan,
+                      mode.scenario.outDir,
+                      planLoadtest(mode.request),
+                      mode.request.id,
+                      { log, stderr: process.stderr, interrupt: interruption.signal },
+                  )
+                : mode.command;
+        return await launchLoadtest(mode.request, workload, {
             openWorkspace,
             runCommand: runShellCommand,
             log,

@@ -7,14 +7,17 @@
  */
 import { type IssuingCa, loadIssuingCa } from "../../pki/ca.ts";
 import { loadGeneratorObjects } from "../../templates/cloud-init-load-generator.ts";
+import { awsCliObjectStore } from "./aws-cli-object-store.ts";
 import { issueDeviceBatch } from "./device-batch.ts";
 import type { EdgeTarget } from "./generator/device-session.ts";
 import type { HostDevicesFile, HostJobFile } from "./generator/host-main.ts";
 import type { GeneratorResult } from "./generator/scenario-job.ts";
 import { generatorCode } from "./generator-code.ts";
 import type { ObjectStore } from "./object-store.ts";
+import type { LoadtestPlan } from "./plan.ts";
 import { buildReport, type LoadtestReport } from "./report.ts";
 import { scenarioPassed, writeReportFiles } from "./report-files.ts";
+import type { LoadtestWorkload } from "./run.ts";
 import { generatorJobs, type ScenarioPlan } from "./scenario-plan.ts";
 import { summaryLines } from "./summary.ts";
 import type { StackOutput } from "./workspace.ts";
@@ -226,4 +229,45 @@ export async function runCloudScenario(
     writeReportFiles(request.outDir, report, ordered);
     for (const line of summaryLines(report, request.outDir)) deps.stderr.write(`${line}\n`);
     return { report, exitCode: missing.length === 0 && scenarioPassed(report) ? 0 : 1 };
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+        if (signal.aborted) return resolve();
+        const timer = setTimeout(done, ms);
+        function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            resolve();
+        }
+        signal.addEventListener("abort", done, { once: true });
+    });
+}
+
+/**
+ * The CLI's workload for `--scenario` without `--local`: the scenario on the stack's generators,
+ * with the bucket reached through the AWS CLI in the stack's `aws:region`.
+ */
+export function cloudScenarioWorkload(
+    plan: ScenarioPlan,
+    outDir: string,
+    stackPlan: LoadtestPlan,
+    runId: string,
+    io: Pick<CloudScenarioDeps, "log" | "stderr" | "interrupt">,
+): LoadtestWorkload {
+    const region = stackPlan.config["aws:region"]?.value ?? "";
+    return async (outputs) => {
+        const { exitCode } = await runCloudScenario(
+            { plan, runId, outDir, keepaliveSeconds: stackPlan.keepaliveSeconds },
+            outputs,
+            {
+                ...io,
+                openStore: (bucket) => awsCliObjectStore(bucket, region),
+                now: Date.now,
+                sleep: abortableSleep,
+            },
+        );
+        return exitCode;
+    };
 }
