@@ -91,6 +91,9 @@ export interface AttemptOptions {
 }
 
 function failureOf(error: NodeJS.ErrnoException, handshakeDone: boolean): FailureKind {
+    // In TLS 1.3 the server checks the client's certificate after the client's side of the
+    // handshake is done, so a refusal arrives as an alert after secureConnect: still TLS.
+    if (error.code?.startsWith("ERR_SSL_")) return "tls";
     switch (error.code) {
         case "EMFILE":
         case "ENFILE":
@@ -114,7 +117,6 @@ export class DeviceSession {
     readonly #socket: TLSSocket | undefined;
     readonly #epoch: number;
     #pingTimer: NodeJS.Timeout | undefined;
-    #settle: (() => void) | undefined;
 
     private constructor(record: AttemptRecord, socket: TLSSocket | undefined, epoch: number) {
         this.record = record;
@@ -174,7 +176,6 @@ export class DeviceSession {
                 clearTimeout(deadline);
                 resolve(session);
             };
-            session.#settle = () => decide();
             const deadline = setTimeout(() => decide("timeout"), options.deadlineMs);
             const reader = new PacketReader();
             socket.on("session", (ticket: Buffer) => {
@@ -214,8 +215,9 @@ export class DeviceSession {
             );
             socket.on("close", () => {
                 record.closedMs = round(performance.now() - options.epoch);
-                session.#stopPinging();
+                // Decided first: a close before CONNACK is this attempt's failure.
                 decide(handshakeDone ? "closed" : "tls");
+                session.#stopPinging();
             });
         });
     }
@@ -267,7 +269,6 @@ export class DeviceSession {
     #stopPinging(): void {
         if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
         this.#pingTimer = undefined;
-        this.#settle?.();
     }
 
     /** ms since the run's epoch. */
