@@ -29,7 +29,9 @@ async function loadtest(args: string[]) {
     try {
         const { stdout, stderr } = await run(process.execPath, [script, ...args], {
             env,
-            timeout: 20_000,
+            // A guard against a hang, not a speed check: a busy CI machine needs tens of seconds
+            // to start several Node processes at once.
+            timeout: 90_000,
         });
         return { code: 0, stdout, stderr };
     } catch (e) {

@@ -31,28 +31,30 @@ const target = () => ({
     trustBundlePem: edge.pki.rootCertPem,
 });
 
-test("devices stay connected through a hold three times their keepalive", async () => {
+test("devices stay connected through a hold of three times their keepalive", async () => {
     const plan = planScenario(
-        { scenario: "connect-storm", devices: "5", rate: "50", hold: "3" },
+        { scenario: "connect-storm", devices: "5", rate: "50", hold: "6" },
         "local",
     );
-    // A 1 s keepalive: a device that did not ping would be dropped after 1.5 s.
-    const [job] = generatorJobs(plan, "ka", 1);
+    // A 2 s keepalive: a device that did not ping would be dropped after 3 s (1.5 x), well inside
+    // the hold; pinging every second leaves room for a busy machine's event-loop lag.
+    const [job] = generatorJobs(plan, "ka", 2);
     assert.ok(job);
     const batch = await issueDeviceBatch(edge.pki.deviceIssuingCa, "ka", 5, 0);
     const result = await runScenario(job, { target: target(), devices: batch.devices });
     assert.ok(result.attempts.every((a) => a.failure === undefined && a.connackMs !== undefined));
     const lastConnect = Math.max(...result.attempts.map((a) => a.startMs + (a.connackMs ?? 0)));
-    const endOfHold = result.timeline.filter(
-        (s) => s.tMs >= lastConnect + 2_600 && s.tMs < lastConnect + 2_900,
+    // The hold starts once every attempt is decided, so no device closes before it has ended.
+    for (const a of result.attempts) {
+        assert.ok((a.closedMs ?? 0) >= lastConnect + 6_000, JSON.stringify(a));
+    }
+    const late = result.timeline.filter(
+        (s) => s.tMs >= lastConnect + 3_500 && s.tMs <= lastConnect + 5_500,
     );
-    assert.ok(endOfHold.length > 0, "a sample near the end of the hold");
     assert.ok(
-        endOfHold.every((s) => s.connected === 5),
+        late.length > 0 && late.every((s) => s.connected === 5),
         JSON.stringify(result.timeline),
     );
-    // Each closed only at the end, when the scenario disconnected it.
-    assert.ok(result.attempts.every((a) => (a.closedMs ?? 0) >= lastConnect + 2_900));
 });
 
 test("a certificate from the wrong issuer is refused: the attempt fails, and no CN reaches a broker", async () => {
