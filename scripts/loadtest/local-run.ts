@@ -8,6 +8,9 @@
 
 import { ConfigError } from "../../infra/config.ts";
 import { LocalEdge, maxconnThatFits } from "../../local-edge/local-edge.ts";
+import { smokeTargetForLocalEdge } from "../smoke/local-target.ts";
+import { runSmokeChecks } from "../smoke/smoke-checks.ts";
+import { smokeLines, smokePassed, smokeSummary } from "../smoke/smoke-report.ts";
 import { issueDeviceBatch } from "./device-batch.ts";
 import { maxDevicesForLimit, openFilesLimit } from "./generator/open-files.ts";
 import { runScenario } from "./generator/run-scenario.ts";
@@ -79,6 +82,15 @@ export async function runLocalScenario(
         },
     });
     try {
+        // As on a fresh load-test stack: an edge that refuses good devices, or admits bad ones,
+        // would make the scenario measure nothing useful.
+        const smoke = await runSmokeChecks(await smokeTargetForLocalEdge(edge));
+        for (const line of smokeLines(smoke)) log(`smoke: ${line}`);
+        log(smokeSummary(smoke));
+        if (!smokePassed(smoke)) {
+            log("loadtest: the smoke checks failed; the scenario was not run");
+            return { report: undefined, exitCode: 1 };
+        }
         log(
             `loadtest: HAProxy ${edge.host}:${edge.port} (maxconn ${edge.spec.process.maxconn}, ${edge.brokers.nodes.length} broker stand-ins); issuing ${plan.devices} device certificates from the local ${edge.config.pki.caKeyAlgorithm} intermediate`,
         );

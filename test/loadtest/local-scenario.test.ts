@@ -36,6 +36,7 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
     let exitCode: number;
     let connections: BrokerConnection[] = [];
     let stderr = "";
+    const logLines: string[] = [];
     const runId = "t300";
 
     before(async () => {
@@ -51,7 +52,7 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
                 outDir,
             },
             {
-                log: () => undefined,
+                log: (line) => logLines.push(line),
                 stderr: {
                     write: (text: string) => {
                         stderr += text;
@@ -59,7 +60,10 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
                 },
                 interrupt: new AbortController().signal,
                 inspect: (edge) => {
-                    connections = edge.brokers.connections.map((c) => ({ ...c }));
+                    // The run's own devices; the smoke checks before the scenario add their device.
+                    connections = edge.brokers.connections
+                        .filter((c) => c.commonName?.startsWith(`lt-${runId}-`))
+                        .map((c) => ({ ...c }));
                 },
             },
         ));
@@ -79,6 +83,13 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
         assert.equal(connections.length, 300);
         // The client id each device sent is its CN, as EMQX's peer_cert_as_clientid would make it.
         assert.ok(connections.every((c) => c.clientId === c.commonName));
+    });
+
+    test("the smoke checks ran and passed before the scenario", () => {
+        const summary = logLines.findIndex((l) => /^smoke: /.test(l));
+        assert.ok(summary >= 0, logLines.join("\n"));
+        const issuing = logLines.findIndex((l) => /issuing 300 device certificates/.test(l));
+        assert.ok(summary < issuing, "smoke first");
     });
 
     test("the report agrees with the stand-ins' records", () => {
