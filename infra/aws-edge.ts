@@ -9,12 +9,14 @@ import { EdgeDashboard } from "../components/aws/dashboard.ts";
 import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
 import { HaproxyFleet } from "../components/aws/haproxy-fleet.ts";
 import { HostMetrics } from "../components/aws/host-metrics.ts";
+import { LoadGenerators } from "../components/aws/load-generators.ts";
 import { EdgeNetwork } from "../components/aws/network.ts";
 import { DeviceNlb } from "../components/aws/nlb.ts";
 import { EdgePrivateZone } from "../components/aws/private-zone.ts";
 import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
 import { Pki } from "../components/pki.ts";
 import { createTlsTicketSeed } from "../components/tls-ticket-seed.ts";
+import { renderLoadGeneratorUserData } from "../templates/cloud-init-load-generator.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
 import { awsHostPlans, type HaproxyFileSource, hostMetricsDestination } from "./aws-hosts.ts";
@@ -198,6 +200,27 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         tags,
     });
 
+    // Load-test stacks only (npm run loadtest -- --scenario): the hosts that play the fleet.
+    const generatorsConfig = config.loadGenerators;
+    const generators = generatorsConfig
+        ? new LoadGenerators("loadgen", {
+              vpcId: network.vpcId,
+              subnetIds: network.privateSubnets.map((subnet) => subnet.id),
+              instanceType: generatorsConfig.instanceType,
+              devicePort: config.nlb.devicePort,
+              count: generatorsConfig.count,
+              renderUserData: (generator, bucket) =>
+                  renderLoadGeneratorUserData({
+                      generator,
+                      hostname: `loadgen-${generator + 1}`,
+                      bucket,
+                      maxDevices: generatorsConfig.devicesPerGenerator,
+                      // The longest TTL a load-test stack may have (scripts/loadtest/plan.ts).
+                      jobWaitSeconds: 7 * 24 * 3600,
+                  }),
+              tags,
+          })
+        : undefined;
     // Alarms and the dashboard read the same definitions (components/aws/alarm-definitions.ts).
     const alarmSources = {
         loadBalancerArnSuffix: nlb.arnSuffix,
@@ -232,6 +255,15 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     });
 
     return {
+        ...(generators
+            ? {
+                  loadGenerators: {
+                      bucket: generators.bucket,
+                      count: generatorsConfig?.count,
+                      instanceIds: generators.instanceIds,
+                  },
+              }
+            : {}),
         /** Where devices connect: the NLB's name and the configured domains, with the port. */
         deviceEndpoint: pulumi.interpolate`${nlb.dnsName}:${config.nlb.devicePort}`,
         deviceDomains: config.deviceDomains,

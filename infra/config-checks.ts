@@ -8,6 +8,13 @@ import { fail } from "./config-errors.ts";
 /** Rules that involve more than one key. Each names the key to change. */
 export function checkCrossFields(c: EdgeConfig): void {
     const { haproxy, mqtt, nlb, emqx, pki } = c;
+    if (c.loadGenerators !== undefined && c.target !== "aws") {
+        fail(
+            "loadGenerators",
+            c.loadGenerators,
+            `is only for target aws (this stack's target is ${c.target}); a local load test runs with npm run loadtest -- --local`,
+        );
+    }
     // EMQX closes a silent client after keepalive x 1.5 (mqtt.keepalive_multiplier, emqx_schema.erl@v5.8.9);
     // an idle timeout on the path shorter than that cuts healthy devices that are between PINGREQs.
     const keepaliveWindow = Math.ceil(mqtt.keepaliveSeconds * 1.5);

@@ -418,6 +418,31 @@ const dockerSchema = z
     })
     .prefault({});
 
+/**
+ * Load-generator hosts of a load-test stack (components/aws/load-generators.ts). `npm run loadtest
+ * -- --scenario ...` sets it on the load-test stack it raises; a regular stack leaves it out.
+ */
+const loadGeneratorsSchema = z
+    .strictObject({
+        count: int(1, 50).describe(
+            "load-test stacks, aws target: how many load-generator hosts (set by npm run loadtest --scenario).",
+        ),
+        instanceType: z
+            .string()
+            .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
+                error: "must be an EC2 instance type such as c7i.xlarge",
+            })
+            .default("c7i.xlarge")
+            .describe("load-test stacks: EC2 instance type of the load generators."),
+        devicesPerGenerator: int(1, 60_000)
+            .default(50_000)
+            .describe(
+                "load-test stacks: most devices one generator opens (sizes its file-descriptor limit; one source address has about 64,500 ports).",
+            ),
+    })
+    .optional()
+    .describe("Load generators of a load-test stack; absent on regular stacks.");
+
 const alarmsSchema = z
     .strictObject({
         email: z
@@ -497,5 +522,6 @@ export const stackSchema = z.strictObject({
     network: networkSchema,
     nlb: nlbSchema,
     docker: dockerSchema,
+    loadGenerators: loadGeneratorsSchema,
     alarms: alarmsSchema,
 });

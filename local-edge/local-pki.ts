@@ -151,6 +151,14 @@ export class LocalPki {
         return issueLeaf(this.#deviceCa, commonName, keySpec);
     }
 
+    /**
+     * The device intermediate as a CA that signs, for batch issuance with pki/issue.ts (the load
+     * generator issues thousands at once, its own way). Holds the key: keep it in process.
+     */
+    get deviceIssuingCa(): IssuingCa {
+        return this.#deviceCa;
+    }
+
     /** A client certificate issued by the root itself: chains, but the issuer pin refuses it. */
     issueRootLeaf(commonName: string): Promise<LocalDevice> {
         return issueLeaf(this.#root, commonName, defaultDeviceKeySpec);

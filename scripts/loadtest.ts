@@ -1,17 +1,26 @@
 /**
  * npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] --run "<command>"
+ * npm run loadtest -- --base <stack> --scenario <name> [scenario flags] [--generators <k>] [--out <dir>] [--id/--ttl/--set ...]
+ * npm run loadtest -- --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>]
  * npm run loadtest -- --janitor [--now <ISO time>]
  *
  * Raises a load-test cluster `loadtest-<id>` with the base stack's configuration plus the
- * overrides, runs the command against it, and always destroys and removes it afterwards. The
- * janitor removes load-test stacks whose expiry has passed. See docs/loadtest.md.
+ * overrides, runs the command or a built-in scenario on load-generator hosts against it, and
+ * always destroys and removes it afterwards. --local runs the scenario against the stack's
+ * haproxy.cfg on this machine instead. The janitor removes load-test stacks whose expiry has
+ * passed. See docs/loadtest.md.
  * Bad flags or configuration exit 2 with one line, before any stack exists.
  */
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config.ts";
 import { readStackFile } from "../infra/stack-file.ts";
-import { loadtestHelp, loadtestOptions, loadtestUsage as usage } from "./loadtest/flags.ts";
+import {
+    loadtestHelp,
+    loadtestOptions,
+    scenarioFlagNames,
+    loadtestUsage as usage,
+} from "./loadtest/flags.ts";
 import { runJanitor } from "./loadtest/janitor.ts";
 import {
     type ConfigOverride,
@@ -20,8 +29,11 @@ import {
     type LoadtestRequest,
     parseOverride,
     parseTtlHours,
+    planLoadtest,
+    validateId,
 } from "./loadtest/plan.ts";
-import { launchLoadtest } from "./loadtest/run.ts";
+import { type LoadtestWorkload, launchLoadtest } from "./loadtest/run.ts";
+import { planScenario, type ScenarioFlags, type ScenarioPlan } from "./loadtest/scenario-plan.ts";
 import { runShellCommand } from "./loadtest/shell-command.ts";
 import { interruptOnSignals } from "./loadtest/signals.ts";
 import { firstLine } from "./loadtest/teardown.ts";
@@ -35,10 +47,18 @@ const projectDir = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const log = (line: string) => console.error(line);
 const janitorLog = (line: string) => console.log(line);
 
+/** A built-in scenario and where its report goes. */
+interface ScenarioRun {
+    plan: ScenarioPlan;
+    outDir: string;
+}
+
 type Mode =
     | { kind: "help" }
     | { kind: "janitor"; now: Date }
-    | { kind: "run"; request: LoadtestRequest; command: string };
+    | { kind: "local"; stack: string; runId: string; scenario: ScenarioRun }
+    | { kind: "run"; request: LoadtestRequest; command: string }
+    | { kind: "cloud-scenario"; request: LoadtestRequest; scenario: ScenarioRun };
 
 function parseMode(argv: string[]): Mode {
     let values: {
@@ -50,7 +70,9 @@ function parseMode(argv: string[]): Mode {
         janitor?: boolean;
         now?: string;
         help?: boolean;
-    };
+        local?: boolean;
+        out?: string;
+    } & ScenarioFlags;
     try {
         ({ values } = parseArgs({
             args: argv,
@@ -62,8 +84,11 @@ function parseMode(argv: string[]): Mode {
         throw new UsageError(firstLine(e));
     }
     if (values.help) return { kind: "help" };
+    const scenarioFlags = scenarioFlagNames.filter((k) => values[k] !== undefined);
     if (values.janitor) {
-        const extra = (["base", "id", "ttl", "set", "run"] as const).filter((k) => values[k]);
+        const extra = (
+            ["base", "id", "ttl", "set", "run", "local", "out", ...scenarioFlagNames] as const
+        ).filter((k) => values[k]);
         if (extra.length > 0) {
             throw new UsageError(`--janitor takes only --now; drop --${extra.join(", --")}`);
         }
@@ -79,19 +104,62 @@ function parseMode(argv: string[]): Mode {
         return { kind: "janitor", now };
     }
     if (values.now !== undefined) throw new UsageError("--now is only for --janitor");
-    if (!values.base) throw new UsageError("--base <stack> is required");
-    if (!values.run?.trim())
-        throw new UsageError('--run "<command>" is required and must not be empty');
+    if (values.run !== undefined && scenarioFlags.length > 0) {
+        throw new UsageError(
+            `--run and --${scenarioFlags.join(", --")} do not go together: give a command or a scenario`,
+        );
+    }
+    if (values.out !== undefined && values.scenario === undefined) {
+        throw new UsageError("--out is only for --scenario runs");
+    }
     const now = new Date();
+    const runId = values.id ?? defaultId(now);
+    const outDir = (id: string) => resolve(values.out ?? join("loadtest-results", id));
+    if (values.local) {
+        const extra = (["ttl", "set", "run"] as const).filter((k) => values[k] !== undefined);
+        if (extra.length > 0) {
+            throw new UsageError(
+                `--local runs on this machine with no stack to raise; drop --${extra.join(", --")}`,
+            );
+        }
+        if (values.scenario === undefined) throw new UsageError("--local needs --scenario <name>");
+        const stack = values.base ?? "dev";
+        // Read now, so an unknown stack is refused before the edge starts.
+        readStackFile(projectDir, stack);
+        return {
+            kind: "local",
+            stack,
+            runId: validateId(runId),
+            scenario: { plan: planScenario(values, "local"), outDir: outDir(runId) },
+        };
+    }
+    if (!values.base) throw new UsageError("--base <stack> is required");
+    if (values.scenario === undefined && !values.run?.trim())
+        throw new UsageError(
+            '--run "<command>" is required (or --scenario <name>) and must not be empty',
+        );
     const overrides: ConfigOverride[] = (values.set ?? []).map(parseOverride);
-    const request: LoadtestRequest = {
-        base: readStackFile(projectDir, values.base),
-        id: values.id ?? defaultId(now),
-        ttlHours: values.ttl === undefined ? DEFAULT_TTL_HOURS : parseTtlHours(values.ttl),
-        overrides,
-        now,
-    };
-    return { kind: "run", request, command: values.run };
+    const base = readStackFile(projectDir, values.base);
+    const ttlHours = values.ttl === undefined ? DEFAULT_TTL_HOURS : parseTtlHours(values.ttl);
+    if (values.scenario !== undefined) {
+        const plan = planScenario(values, "cloud");
+        // The generators go first, so an operator's --set loadGenerators.instanceType=... refines them.
+        const generators: ConfigOverride = {
+            namespace: "mqtt-edge",
+            path: ["loadGenerators"],
+            value: {
+                count: plan.generators,
+                devicesPerGenerator: Math.ceil(plan.devices / plan.generators),
+            },
+        };
+        return {
+            kind: "cloud-scenario",
+            request: { base, id: runId, ttlHours, overrides: [generators, ...overrides], now },
+            scenario: { plan, outDir: outDir(runId) },
+        };
+    }
+    const request: LoadtestRequest = { base, id: runId, ttlHours, overrides, now };
+    return { kind: "run", request, command: values.run ?? "" };
 }
 
 async function openWorkspace(): Promise<LoadtestWorkspace> {
@@ -138,7 +206,30 @@ async function main(argv: string[]): Promise<number> {
                 interrupt: interruption.signal,
             });
         }
-        return await launchLoadtest(mode.request, mode.command, {
+        if (mode.kind === "local") {
+            const { runLocalScenario } = await import("./loadtest/local-run.ts");
+            const { exitCode } = await runLocalScenario(
+                {
+                    stack: mode.stack,
+                    plan: mode.scenario.plan,
+                    runId: mode.runId,
+                    outDir: mode.scenario.outDir,
+                },
+                { log, stderr: process.stderr, interrupt: interruption.signal },
+            );
+            return exitCode;
+        }
+        const workload: LoadtestWorkload =
+            mode.kind === "cloud-scenario"
+                ? (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
+                      mode.scenario.plan,
+                      mode.scenario.outDir,
+                      planLoadtest(mode.request),
+                      mode.request.id,
+                      { log, stderr: process.stderr, interrupt: interruption.signal },
+                  )
+                : mode.command;
+        return await launchLoadtest(mode.request, workload, {
             openWorkspace,
             runCommand: runShellCommand,
             log,

@@ -3,9 +3,14 @@
  * `--help`, so a flag cannot be added without its line of help.
  */
 import { DEFAULT_TTL_HOURS } from "./plan.ts";
+import {
+    DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DEVICES_PER_GENERATOR,
+    DEFAULT_MAX_PENDING,
+} from "./scenario-plan.ts";
 
 export const loadtestUsage =
-    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] --run "<command>" | --janitor [--now <ISO time>]';
+    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] (--run "<command>" | --scenario <name> [--devices <n>] [--rate <per s>] [--ramp <s>] [--hold <s>] [--publish-rate <per s>] [--payload-bytes <n>] [--connect-timeout <s>] [--max-pending <n>] [--generators <k>] [--out <dir>]) | --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>] | --janitor [--now <ISO time>]';
 
 /** The flags, for node:util parseArgs (which ignores `help`) and for --help. */
 export const loadtestOptions = {
@@ -26,8 +31,52 @@ export const loadtestOptions = {
     run: { type: "string", help: '"<command>"  the load test to run against the cluster' },
     janitor: { type: "boolean", help: "remove load-test stacks whose expiry has passed" },
     now: { type: "string", help: "<ISO time>  with --janitor: pretend it is this time" },
+    local: {
+        type: "boolean",
+        help: "run the scenario on this machine: the stack's haproxy.cfg in a real HAProxy on loopback",
+    },
+    scenario: {
+        type: "string",
+        help: "<name>  connect-storm, reconnect-storm or steady-publish (docs/loadtest.md)",
+    },
+    devices: { type: "string", help: "<n>  simulated devices, each with its own certificate" },
+    rate: { type: "string", help: "<per s>  target connect rate" },
+    ramp: {
+        type: "string",
+        help: "<s>  linear ramp up to the rate (default min(5, duration / 4))",
+    },
+    hold: { type: "string", help: "<s>  how long every device stays connected" },
+    "publish-rate": { type: "string", help: "<per s>  messages per device (steady-publish)" },
+    "payload-bytes": { type: "string", help: "<n>  message size (steady-publish)" },
+    "connect-timeout": {
+        type: "string",
+        help: `<s>  a device gives up without a CONNACK after this (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})`,
+    },
+    "max-pending": {
+        type: "string",
+        help: `<n>  connects in flight at once per generator (default ${DEFAULT_MAX_PENDING})`,
+    },
+    generators: {
+        type: "string",
+        help: `<k>  load-generator instances in the cloud (default one per ${DEFAULT_DEVICES_PER_GENERATOR} devices)`,
+    },
+    out: { type: "string", help: "<dir>  where report.json, report.svg and attempts.csv go" },
     help: { type: "boolean", short: "h", help: "show this help" },
 } as const;
+
+/** The flags that shape a scenario (they need --scenario). */
+export const scenarioFlagNames = [
+    "scenario",
+    "devices",
+    "rate",
+    "ramp",
+    "hold",
+    "publish-rate",
+    "payload-bytes",
+    "connect-timeout",
+    "max-pending",
+    "generators",
+] as const;
 
 /** `--help`: usage, what it does, every flag, examples. */
 export function loadtestHelp(): string {
@@ -38,13 +87,15 @@ export function loadtestHelp(): string {
     return [
         loadtestUsage,
         "",
-        "Raises a load-test cluster loadtest-<id> from a base stack, runs the command against it and always destroys it; --janitor removes expired ones (docs/loadtest.md).",
+        "Raises a load-test cluster loadtest-<id> from a base stack, runs the command or a scenario against it and always destroys it; --local runs a scenario on this machine; --janitor removes expired ones (docs/loadtest.md).",
         "",
         "flags:",
         ...flags,
         "",
         "examples:",
         '  npm run loadtest -- --base dev --set haproxy.instances=4 --run "npm run bench:cert-device"',
+        "  npm run loadtest -- --local --scenario connect-storm --devices 2000 --rate 400 --out ./lt",
+        "  npm run loadtest -- --base dev --scenario connect-storm --devices 100000 --rate 2000",
         "  npm run loadtest -- --janitor",
         "",
     ].join("\n");

@@ -58,6 +58,8 @@ export interface LoadtestPlan {
     readonly expiresAt: string;
     /** The validated configuration's target, for the progress lines. */
     readonly target: string;
+    /** The validated mqtt.keepaliveSeconds: what generated devices announce in CONNECT. */
+    readonly keepaliveSeconds: number;
 }
 
 export function validateId(id: string): string {
@@ -203,6 +205,7 @@ export function planLoadtest(request: LoadtestRequest): LoadtestPlan {
         tags: { [LOADTEST_TAG]: "true", [EXPIRES_AT_TAG]: expiresAt },
         expiresAt,
         target: parsed.target,
+        keepaliveSeconds: parsed.mqtt.keepaliveSeconds,
     };
 }
 

@@ -39,7 +39,7 @@ export const ENV_DEVICE_ENDPOINT = "DEVICE_ENDPOINT";
 export const ENV_DEVICE_SERVER_NAME = "DEVICE_SERVER_NAME";
 
 /** Exit code after an interruption: 128 + the signal number, as a shell reports it. */
-function interruptedExitCode(signal: AbortSignal): number {
+export function interruptedExitCode(signal: AbortSignal): number {
     const reason: unknown = signal.reason;
     const number =
         typeof reason === "string" ? constants.signals[reason as NodeJS.Signals] : undefined;
@@ -66,10 +66,18 @@ function commandEnv(
     return env;
 }
 
+/**
+ * What runs once the stack is up: the operator's shell command, or a built-in scenario that gets
+ * the outputs (secrets included) in process and resolves to the exit code.
+ */
+export type LoadtestWorkload =
+    | string
+    | ((outputs: Readonly<Record<string, StackOutput>>) => Promise<number>);
+
 /** Runs the load test; resolves to the process exit code. Never leaves a stack without saying so. */
 export async function runLoadtest(
     plan: LoadtestPlan,
-    command: string,
+    workload: LoadtestWorkload,
     deps: LoadtestDeps,
 ): Promise<number> {
     const { workspace, log, interrupt } = deps;
@@ -106,21 +114,31 @@ export async function runLoadtest(
         );
         if (deps.preflight) {
             step = "smoke";
-            log(`loadtest: smoke checks on ${name} before the command`);
+            log(
+                `loadtest: smoke checks on ${name} before the ${typeof workload === "function" ? "scenario" : "command"}`,
+            );
             if (!(await deps.preflight(outputs, log))) {
-                throw new Error("the smoke checks failed; the command was not run");
+                throw new Error(
+                    `the smoke checks failed; the ${typeof workload === "function" ? "scenario" : "command"} was not run`,
+                );
             }
             interrupt.throwIfAborted();
         }
-        step = "command";
-        const file = writeOutputsFile(name, outputs);
-        try {
-            const env = commandEnv(name, outputs, file);
-            log(`loadtest: running the command (${Object.keys(env).sort().join(", ")} set)`);
-            exitCode = await deps.runCommand(command, env, interrupt);
-            log(`loadtest: the command exited with ${exitCode}`);
-        } finally {
-            file.remove();
+        if (typeof workload === "function") {
+            step = "scenario";
+            exitCode = await workload(outputs);
+            log(`loadtest: the scenario finished with ${exitCode}`);
+        } else {
+            step = "command";
+            const file = writeOutputsFile(name, outputs);
+            try {
+                const env = commandEnv(name, outputs, file);
+                log(`loadtest: running the command (${Object.keys(env).sort().join(", ")} set)`);
+                exitCode = await deps.runCommand(workload, env, interrupt);
+                log(`loadtest: the command exited with ${exitCode}`);
+            } finally {
+                file.remove();
+            }
         }
         if (interrupt.aborted) exitCode = interruptedExitCode(interrupt);
     } catch (e) {
@@ -155,7 +173,7 @@ export interface LoadtestLaunch extends Omit<LoadtestDeps, "workspace"> {
  */
 export async function launchLoadtest(
     request: LoadtestRequest,
-    command: string,
+    workload: LoadtestWorkload,
     launch: LoadtestLaunch,
 ): Promise<number> {
     const plan = planLoadtest(request);
@@ -168,5 +186,5 @@ export async function launchLoadtest(
         );
         return 1;
     }
-    return runLoadtest(plan, command, { ...launch, workspace });
+    return runLoadtest(plan, workload, { ...launch, workspace });
 }

@@ -29,7 +29,9 @@ async function loadtest(args: string[]) {
     try {
         const { stdout, stderr } = await run(process.execPath, [script, ...args], {
             env,
-            timeout: 20_000,
+            // A guard against a hang, not a speed check: a busy CI machine needs tens of seconds
+            // to start several Node processes at once.
+            timeout: 90_000,
         });
         return { code: 0, stdout, stderr };
     } catch (e) {
@@ -80,6 +82,32 @@ describe("loadtest CLI refuses bad input with one line and exit 2", { concurrenc
             "a bad --now",
             ["--janitor", "--now", "yesterday"],
             /^loadtest: --now "yesterday" is not valid/,
+        ],
+        [
+            "--run with a scenario",
+            ["--base", "dev", "--run", "true", "--scenario", "connect-storm"],
+            /^loadtest: --run and --scenario do not go together/,
+        ],
+        [
+            "--local with stack flags",
+            ["--local", "--scenario", "connect-storm", "--set", "emqx.nodes=5"],
+            /^loadtest: --local runs on this machine with no stack to raise; drop --set/,
+        ],
+        ["--local without a scenario", ["--local"], /^loadtest: --local needs --scenario <name>/],
+        [
+            "--out without a scenario",
+            ["--base", "dev", "--run", "true", "--out", "x"],
+            /^loadtest: --out is only for --scenario runs/,
+        ],
+        [
+            "an unknown scenario",
+            ["--local", "--scenario", "storm"],
+            /^loadtest: --scenario "storm" is not valid: one of connect-storm, reconnect-storm, steady-publish\n$/,
+        ],
+        [
+            "a cloud scenario on a docker base stack",
+            ["--base", "local", "--scenario", "connect-storm", "--devices", "10"],
+            /^loadtest: mqtt-edge:loadGenerators = .*: is only for target aws/,
         ],
         [
             "--now without --janitor",

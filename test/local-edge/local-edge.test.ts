@@ -17,6 +17,7 @@ import {
     haproxyAccount,
     processIdentity,
 } from "../../local-edge/worker-privileges.ts";
+import { issueDeviceCertificate } from "../../pki/issue.ts";
 
 let edge: LocalEdge;
 
@@ -113,4 +114,21 @@ test("a revoked device is refused once the CRL is swapped in", async () => {
     assert.equal(outcome.connected, false);
     const control = await edge.pki.issueDevice("LOCAL-EDGE-KEPT");
     await connectMqttDevice({ ...deviceOptions("LOCAL-EDGE-KEPT"), credentials: control });
+});
+
+test("the device intermediate signs with pki/issue.ts, and HAProxy admits what it signs", async () => {
+    const ca = edge.pki.deviceIssuingCa;
+    assert.equal(ca.certificatePem, edge.pki.intermediateCertPem);
+    const issued = await issueDeviceCertificate(ca, {
+        commonName: "LOCAL-EDGE-BATCH",
+        validityDays: 1,
+        keySpec: { algorithm: "ecdsa", curve: "P-256" },
+    });
+    await connectMqttDevice({
+        ...deviceOptions("LOCAL-EDGE-BATCH"),
+        credentials: { certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem },
+    });
+    await waitFor("the batch-issued CN at a stand-in", 5_000, async () =>
+        edge.brokers.connections.some((c) => c.commonName === "LOCAL-EDGE-BATCH"),
+    );
 });

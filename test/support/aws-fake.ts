@@ -93,6 +93,13 @@ export function awsResourceOutputs(
             return { id: name, state: { ...inputs, name, arn } };
         case "aws:iam/role:Role":
             return { id: name, state: { ...inputs, name, arn } };
+        case "aws:s3/bucket:Bucket": {
+            // Like the provider: the prefix plus a unique suffix when no bucket name is given.
+            const bucket = String(
+                inputs.bucket ?? `${String(inputs.bucketPrefix ?? "")}${hex(name, 20)}`,
+            );
+            return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` } };
+        }
         default:
             return { id: `${name}-id`, state: { ...inputs, arn } };
     }
