@@ -39,7 +39,15 @@ export function haproxyFiles(
         },
         { key: "root.pem", path: awsHaproxyLayout.rootCa, source: { kind: "root" } },
         ...(withCrl
-            ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, source: { kind: "crl" } as const }]
+            ? [
+                  {
+                      key: "crl.pem",
+                      path: awsHaproxyLayout.crl,
+                      // About 66 bytes per revoked certificate: past SSM's 8 KB at ~111 entries.
+                      store: "s3" as const,
+                      source: { kind: "crl" } as const,
+                  },
+              ]
             : []),
     ];
 }

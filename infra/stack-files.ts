@@ -5,6 +5,7 @@
  */
 import {
     emqxUserData,
+    FILES_BUCKET_PLACEHOLDER,
     haproxyHostnames,
     haproxyUserData,
 } from "../components/aws/host-user-data.ts";
@@ -94,7 +95,11 @@ export function renderStackFiles(
             withCrl,
         });
         for (const hostname of haproxyHostnames(plans.haproxy)) {
-            files.set(`cloud-init/${hostname}.sh`, haproxyUserData(plans.haproxy, hostname));
+            // The bucket holding the CRLs is named by AWS at creation: a placeholder stands in.
+            files.set(
+                `cloud-init/${hostname}.sh`,
+                haproxyUserData(plans.haproxy, hostname, FILES_BUCKET_PLACEHOLDER),
+            );
         }
         for (const node of emqxNodes(config)) {
             files.set(

@@ -148,7 +148,12 @@ export class EmqxCluster extends pulumi.ComponentResource {
         );
         const role = new HostRole(
             `${name}-host`,
-            { parameterArns: parameters.parameterArns, keyArn: parameters.keyArn, tags },
+            {
+                parameterArns: parameters.parameterArns,
+                keyArn: parameters.keyArn,
+                keyId: parameters.keyId,
+                tags,
+            },
             { parent: this },
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });

@@ -134,7 +134,15 @@ export class HaproxyFleet extends pulumi.ComponentResource {
         );
         const role = new HostRole(
             `${name}-host`,
-            { parameterArns: parameters.parameterArns, keyArn: parameters.keyArn, tags },
+            {
+                parameterArns: parameters.parameterArns,
+                keyArn: parameters.keyArn,
+                keyId: parameters.keyId,
+                ...(parameters.objectArnPrefix
+                    ? { objectArnPrefix: parameters.objectArnPrefix }
+                    : {}),
+                tags,
+            },
             { parent: this },
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });
@@ -150,7 +158,12 @@ export class HaproxyFleet extends pulumi.ComponentResource {
                     subnetId: subnet.id,
                     securityGroupId: args.securityGroupId,
                     instanceProfileName: role.instanceProfileName,
-                    userData: haproxyUserData(plan, hostname),
+                    // The CRLs' bucket is named by AWS at creation; user-data names it.
+                    userData: parameters.bucketName
+                        ? parameters.bucketName.apply((bucket) =>
+                              haproxyUserData(plan, hostname, bucket),
+                          )
+                        : haproxyUserData(plan, hostname),
                     rootVolumeGiB: args.rootVolumeGiB ?? 16,
                     tags: { ...tags, Name: hostname, [CONFIG_GROUP_TAG]: args.parameterPrefix },
                 }),

@@ -17,13 +17,23 @@ import type { HostFileInput } from "./host-parameters.ts";
 /** Where one file goes, without its content: what user-data and the manifest need. */
 export type HostFileLayout = Omit<HostFileInput, "content">;
 
+/** Placeholder `npm run render` writes for the files bucket, whose name AWS settles at creation. */
+export const FILES_BUCKET_PLACEHOLDER = "mqtt-edge-files-bucket-placeholder";
+
+/** Key of a group's object: the parameter prefix without its leading slash, then the file key. */
+export function hostFileObjectKey(parameterPrefix: string, key: string): string {
+    return `${parameterPrefix.slice(1)}/${key}`;
+}
+
 /**
- * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, mode
- * default 0644, owner default root:root. Pure, so the render CLI derives the same user-data.
+ * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, or object
+ * `<prefix>/<key>` in `bucketName` for files stored in S3; mode default 0644, owner default
+ * root:root. Pure, so the render CLI derives the same user-data.
  */
 export function hostFileSources(
     parameterPrefix: string,
     files: readonly HostFileLayout[],
+    bucketName?: string,
 ): HostFileSource[] {
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(parameterPrefix)) {
         throw new Error(
@@ -38,9 +48,21 @@ export function hostFileSources(
             );
         }
         keys.add(file.key);
+        if (file.store === "s3" && bucketName === undefined) {
+            throw new Error(
+                `files[${index}].store: "s3" needs the group's bucket name; none was given`,
+            );
+        }
         return validateHostFileSource(
             {
-                parameterName: `${parameterPrefix}/${file.key}`,
+                ...(file.store === "s3"
+                    ? {
+                          object: {
+                              bucket: bucketName ?? "",
+                              key: hostFileObjectKey(parameterPrefix, file.key),
+                          },
+                      }
+                    : { parameterName: `${parameterPrefix}/${file.key}` }),
                 path: file.path,
                 mode: file.mode ?? "0644",
                 owner: file.owner ?? "root:root",
@@ -83,14 +105,21 @@ export function haproxyHostFiles(plan: HaproxyHostPlan): HostFileLayout[] {
     ];
 }
 
-/** One host's user-data; pure, so `npm run render` writes exactly what the hosts get. */
-export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string {
+/**
+ * One host's user-data; pure, so `npm run render` writes exactly what the hosts get (with
+ * {@link FILES_BUCKET_PLACEHOLDER} for `bucketName`, which only AWS knows).
+ */
+export function haproxyUserData(
+    plan: HaproxyHostPlan,
+    hostname: string,
+    bucketName?: string,
+): string {
     return renderHaproxyUserData({
         hostname,
         architecture: plan.architecture ?? "x86_64",
         maxconn: plan.maxconn,
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
-        files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
+        files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan), bucketName),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
     });
 }

@@ -183,14 +183,20 @@ describe("EmqxCluster", () => {
         assert.equal(await isSecret(emqx.configHash), true);
         assert.equal(await isSecret(emqx.dashboardPortForwardCommand), false);
         assert.equal(emqx.secretsParameterName, "/mqtt-edge/test/emqx/secrets.env");
-        const policy = JSON.parse(String(named("emqx-host-parameters").inputs.policy));
-        assert.deepEqual(policy.Statement[0].Resource, [
+        const policy = JSON.parse(String(named("emqx-host-access").inputs.policy));
+        const bySid = new Map(
+            policy.Statement.map((s: { Sid: string; Resource: unknown }) => [s.Sid, s.Resource]),
+        );
+        assert.deepEqual(bySid.get("ReadOwnParameters"), [
             "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/emqx.conf",
             "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/secrets.env",
         ]);
-        assert.deepEqual(policy.Statement[1].Resource, [
-            "arn:aws:mock:eu-west-1:123456789012:emqx-files-key",
+        // The key the parameters are encrypted with, and no other.
+        assert.deepEqual(bySid.get("DecryptOwnParametersThroughSsm"), [
+            named("emqx-files-emqx.conf").inputs.keyId,
         ]);
+        // Nothing of S3: the EMQX nodes have no objects.
+        assert.equal(bySid.has("ReadOwnObjects"), false);
         // The plain outputs a stack would export carry no secret.
         const plain = JSON.stringify([
             emqx.nodeNames,

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { FILES_BUCKET_PLACEHOLDER } from "../../components/aws/host-user-data.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
@@ -33,6 +34,13 @@ const ofType = (r: ProgramRun, type: string) => r.resources.filter((x) => x.type
 const only = (r: ProgramRun, type: string): RecordedResource => {
     const found = ofType(r, type);
     assert.equal(found.length, 1, `one ${type}`);
+    return found[0]!;
+};
+const object = (r: ProgramRun, suffix: string): RecordedResource => {
+    const found = ofType(r, "aws:s3/bucketObjectv2:BucketObjectv2").filter((o) =>
+        String(o.inputs.key).endsWith(suffix),
+    );
+    assert.equal(found.length, 1, `one object ending ${suffix}`);
     return found[0]!;
 };
 const parameter = (r: ProgramRun, suffix: string): string => {
@@ -269,12 +277,14 @@ for (const stack of awsStacks) {
             assert.deepEqual([...names].sort(), [...hosts].sort());
             for (const [index, instance] of instances.entries()) {
                 const hostname = names[index] as string;
-                // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>.
-                const userData = String(instance.inputs.userData).replace(
-                    /vol(-?)[0-9a-f]{17}/g,
-                    (_, dash) =>
+                // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>; the
+                // files bucket by its generated name.
+                const bucket = String(object(r, "/haproxy/crl.pem").inputs.bucket);
+                const userData = String(instance.inputs.userData)
+                    .replace(/vol(-?)[0-9a-f]{17}/g, (_, dash) =>
                         dash ? DATA_VOLUME_PLACEHOLDER : DATA_VOLUME_PLACEHOLDER.replace("-", ""),
-                );
+                    )
+                    .replaceAll(`s3://${bucket}/`, `s3://${FILES_BUCKET_PLACEHOLDER}/`);
                 assert.equal(rendered.get(`cloud-init/${hostname}.sh`), userData, hostname);
             }
         });
@@ -302,7 +312,7 @@ for (const stack of awsStacks) {
         });
 
         test("the CRLs shipped to HAProxy are built by scripts/crl.ts and verify against root and intermediate", async () => {
-            const crls = parameter(r, "/haproxy/crl.pem");
+            const crls = String(object(r, "/haproxy/crl.pem").inputs.content);
             const blocks =
                 crls.match(/-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----\n/g) ?? [];
             assert.equal(blocks.length, 2);
@@ -388,7 +398,7 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
             if (!old) continue;
             // Every run makes fresh keys and certificates, so what holds them differs anyway.
             if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
-            if (String(x.inputs.value).includes("-----BEGIN")) continue;
+            if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
             if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
         }
         const allowed =
