@@ -14,8 +14,9 @@ import { FILES_BUCKET_PLACEHOLDER } from "../../components/aws/host-user-data.ts
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
-import { allPolicies } from "../../policy/rules/all-policies.ts";
-import { violations } from "../policy/fake-policy-args.ts";
+import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
+import { stackViolations, violations } from "../policy/fake-policy-args.ts";
+import { programStack } from "../policy/program-stack.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
 const run = promisify(execFile);
@@ -203,8 +204,13 @@ for (const stack of awsStacks) {
 
         test("every policy of the pack passes over every resource the program declares", async () => {
             const found: string[] = [];
+            for (const policy of stackPolicies) {
+                for (const message of await stackViolations(policy, programStack(r.resources))) {
+                    found.push(`${policy.name}: ${message}`);
+                }
+            }
             for (const resource of r.resources) {
-                for (const policy of allPolicies) {
+                for (const policy of resourcePolicies) {
                     for (const message of await violations(
                         policy,
                         resource.type,
