@@ -21,6 +21,7 @@ import { lintBash } from "./lint-script.ts";
 
 const { EmqxCluster } = await import("../../components/aws/emqx-cluster.ts");
 const { emqxNodeNames } = await import("../../components/aws/emqx-node-names.ts");
+const { createEmqxCredentials } = await import("../../components/emqx-credentials.ts");
 
 const CONF =
     "cluster { discovery_strategy = static }\nlisteners.tcp.default.proxy_protocol = true\n";
@@ -204,6 +205,15 @@ describe("EmqxCluster", () => {
             await outputValue(emqx.dashboardPortForwardCommand),
         ]);
         assert.ok(!plain.includes(await outputValue(emqx.dashboardPassword)));
+    });
+
+    test("the generated Erlang cookie and dashboard password are secret outputs", async () => {
+        const parent = new pulumi.ComponentResource("test:index:Parent", "creds-parent");
+        const credentials = createEmqxCredentials("creds", parent);
+        await settle();
+        assert.equal(await isSecret(credentials.erlangCookie), true);
+        assert.equal(await isSecret(credentials.dashboardPassword), true);
+        assert.match(await outputValue(credentials.erlangCookie), /^C[A-Za-z0-9]{47}$/);
     });
 
     test("dashboard access is an SSM port-forward to node 1", async () => {
