@@ -18,19 +18,11 @@ import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-fil
 import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
 import { stackViolations, violations } from "../policy/fake-policy-args.ts";
 import { programStack } from "../policy/program-stack.ts";
+import { runProgram } from "./program-runs.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
 const run = promisify(execFile);
 const projectDir = new URL("../../", import.meta.url).pathname;
-
-export async function runProgram(stack: string, overrides: string[] = []): Promise<ProgramRun> {
-    const { stdout } = await run(
-        process.execPath,
-        [join(projectDir, "test/program/run-program.ts"), stack, ...overrides],
-        { maxBuffer: 256 * 1024 * 1024 },
-    );
-    return JSON.parse(stdout) as ProgramRun;
-}
 
 const ofType = (r: ProgramRun, type: string) => r.resources.filter((x) => x.type === type);
 const only = (r: ProgramRun, type: string): RecordedResource => {
