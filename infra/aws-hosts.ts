@@ -58,7 +58,7 @@ export interface AwsHostPlans {
 }
 
 export function awsHostPlans(
-    config: Pick<EdgeConfig, "haproxy" | "emqx">,
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "ssmAgent">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
@@ -70,6 +70,7 @@ export function awsHostPlans(
             parameterPrefix: `/mqtt-edge/${stack}/haproxy`,
             zoneName: config.emqx.privateZone,
             files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl),
+            ...(config.ssmAgent ? { packagePins: { ssmAgent: config.ssmAgent } } : {}),
             ...(certificates.withCrl
                 ? {
                       runtimeApi: {
@@ -81,6 +82,12 @@ export function awsHostPlans(
         },
         emqx: {
             emqxVersion: config.emqx.version,
+            packagePins: {
+                ...(config.emqx.repositoryKeyFingerprint
+                    ? { emqxRepositoryKeyFingerprint: config.emqx.repositoryKeyFingerprint }
+                    : {}),
+                ...(config.ssmAgent ? { ssmAgent: config.ssmAgent } : {}),
+            },
             maxConnections: config.emqx.maxConnections,
             parameterPrefix: `/mqtt-edge/${stack}/emqx`,
         },

@@ -185,6 +185,13 @@ const emqxSchema = z
             .describe(
                 "EMQX version, pinned. 5.8.x is the last Apache-2.0 line; 5.9 and later need licenseKey for a cluster.",
             ),
+        repositoryKeyFingerprint: z
+            .string({ error: "must be a key fingerprint of 40 hex digits" })
+            .regex(/^[0-9A-Fa-f]{40}$/, { error: "must be a key fingerprint of 40 hex digits" })
+            .optional()
+            .describe(
+                "AWS: fingerprint of EMQX's apt repository key (packagecloud emqx/emqx); the bootstrap refuses any other key. Unset: the key is trusted as downloaded.",
+            ),
         instanceType: z
             .string()
             .regex(/^[a-z0-9]+\.[a-z0-9]+$/, {
@@ -395,6 +402,25 @@ export const stackSchema = z.strictObject({
         })
         .default(["mqtt.example.com"])
         .describe("DNS names devices connect to; they go into the server certificate's SANs."),
+    ssmAgent: z
+        .strictObject({
+            version: z
+                .string()
+                .regex(/^\d+(\.\d+){3}$/, { error: "must be an exact version such as 3.3.1802.0" })
+                .describe("SSM agent version, as in its download path."),
+            sha256Amd64: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, { error: "must be 64 lower-case hex digits" })
+                .describe("SHA-256 of that version's debian_amd64/amazon-ssm-agent.deb."),
+            sha256Arm64: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, { error: "must be 64 lower-case hex digits" })
+                .describe("SHA-256 of that version's debian_arm64/amazon-ssm-agent.deb."),
+        })
+        .optional()
+        .describe(
+            "AWS: install exactly this SSM agent and refuse a package with another SHA-256. Unset: the latest package, unverified.",
+        ),
     emqxLicenseKey: z
         .string()
         .min(1, { error: "must not be empty" })

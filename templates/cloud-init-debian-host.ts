@@ -2,6 +2,7 @@
  * Pieces every Debian 12 host bootstrap shares: the script header, writing files, the SSM agent.
  * Pure text builders; the per-role renderers (cloud-init-haproxy.ts, cloud-init-emqx.ts) compose them.
  */
+import { pinnedDownloadCommands, type SsmAgentPin } from "./cloud-init-package-pins.ts";
 import { requireAbsolutePath, requirePlainToken, shellQuote } from "./cloud-init-shell-quote.ts";
 
 /** CPU architectures we build hosts for (the AMI filter and the Debian package arch follow it). */
@@ -56,17 +57,31 @@ hostnamectl set-hostname ${shellQuote(hostname)}
  * Installs and starts the SSM agent, which Debian's AMIs do not ship. Run last, so that State
  * Manager associations only reach a host whose bootstrap has finished. Package location:
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html
+ * With a pin, the exact version's package is fetched and refused unless its SHA-256 matches;
+ * without one, the latest package is taken as S3 serves it (over TLS, unverified).
  */
-export function installSsmAgentCommands(architecture: HostArchitecture): string {
+export function installSsmAgentCommands(architecture: HostArchitecture, pin?: SsmAgentPin): string {
     const arch = debianArchitecture(architecture);
-    return `imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
+    const header = `imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 region=$(curl -fsS -H "X-aws-ec2-metadata-token: \${imds_token}" \\
     http://169.254.169.254/latest/meta-data/placement/region)
-curl -fsSL -o /tmp/amazon-ssm-agent.deb \\
-    "https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/latest/debian_${arch}/amazon-ssm-agent.deb"
-dpkg -i /tmp/amazon-ssm-agent.deb
+`;
+    const footer = `dpkg -i /tmp/amazon-ssm-agent.deb
 rm -f /tmp/amazon-ssm-agent.deb
 systemctl enable --now amazon-ssm-agent
 `;
+    if (pin) {
+        if (!/^\d+(\.\d+){3}$/.test(pin.version)) {
+            throw new Error(
+                `ssmAgent.version: ${JSON.stringify(pin.version)} is not allowed; give an exact agent version such as 3.3.1802.0`,
+            );
+        }
+        const sha256 = architecture === "x86_64" ? pin.sha256Amd64 : pin.sha256Arm64;
+        const url = `https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/${pin.version}/debian_${arch}/amazon-ssm-agent.deb`;
+        return `${header}${pinnedDownloadCommands(url, sha256, "/tmp/amazon-ssm-agent.deb")}\n${footer}`;
+    }
+    return `${header}curl -fsSL -o /tmp/amazon-ssm-agent.deb \\
+    "https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/latest/debian_${arch}/amazon-ssm-agent.deb"
+${footer}`;
 }

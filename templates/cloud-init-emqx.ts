@@ -15,6 +15,7 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
+import { type PackagePins, pinnedAptKeyCommands } from "./cloud-init-package-pins.ts";
 import {
     requireAbsolutePath,
     requireInteger,
@@ -44,6 +45,8 @@ export interface EmqxUserDataSpec {
     secretsEnvPath: string;
     /** Every file fetched from SSM: emqx.conf, the secrets env file, anything else listed. */
     files: HostFileSource[];
+    /** Pins for EMQX's repository key and the SSM agent package; omit to trust them unpinned. */
+    packagePins?: PackagePins;
 }
 
 /** Where the EMQX apply script lives; the SSM document runs it. */
@@ -113,7 +116,13 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         "",
         "# EMQX from its own apt repository at exactly the pinned version, held there.",
         "install -d -m 0755 /etc/apt/keyrings",
-        `curl -fsSL ${EMQX_APT_KEY_URL} | gpg --dearmor --yes -o /etc/apt/keyrings/emqx.gpg`,
+        spec.packagePins?.emqxRepositoryKeyFingerprint
+            ? pinnedAptKeyCommands(
+                  EMQX_APT_KEY_URL,
+                  spec.packagePins.emqxRepositoryKeyFingerprint,
+                  "/etc/apt/keyrings/emqx.gpg",
+              )
+            : `curl -fsSL ${EMQX_APT_KEY_URL} | gpg --dearmor --yes -o /etc/apt/keyrings/emqx.gpg`,
         `echo 'deb [signed-by=/etc/apt/keyrings/emqx.gpg] ${EMQX_APT_REPOSITORY} bookworm main' > /etc/apt/sources.list.d/emqx.list`,
         "apt-get update -q",
         // policy-rc.d 101 keeps the package from starting EMQX with the shipped default cookie.
@@ -143,12 +152,16 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         "systemctl daemon-reload",
         "",
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
-        writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
+        writeFileCommand(
+            FETCH_PARAMETERS_SCRIPT_PATH,
+            "0755",
+            renderFetchParametersScript(spec.files.some((file) => file.object !== undefined)),
+        ),
         writeFileCommand(EMQX_APPLY_SCRIPT_PATH, "0755", renderEmqxApplyScript()),
         `${EMQX_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable emqx",
         "",
-        installSsmAgentCommands(spec.architecture),
+        installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
     ].join("\n");
 }
 

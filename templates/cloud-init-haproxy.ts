@@ -15,6 +15,7 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
+import type { PackagePins } from "./cloud-init-package-pins.ts";
 import { requireAbsolutePath, requireInteger, shellQuote } from "./cloud-init-shell-quote.ts";
 
 /** Everything an HAProxy host's bootstrap needs; no secret and no file content in here. */
@@ -31,6 +32,8 @@ export interface HaproxyUserDataSpec {
     files: HostFileSource[];
     /** Swap CRLs through HAProxy's runtime API instead of reloading; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /** Pin for the SSM agent package; omit to take the latest unpinned. */
+    packagePins?: Pick<PackagePins, "ssmAgent">;
 }
 
 /**
@@ -90,7 +93,7 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
         "",
-        installSsmAgentCommands(spec.architecture),
+        installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
     ].join("\n");
 }
 

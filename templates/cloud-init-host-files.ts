@@ -127,7 +127,10 @@ function sha256Hex(text: string): string {
  * a command line, in a variable or in a log. Each kind has one call site (`fetch_parameter`,
  * `fetch_object`), so a retry wrapper goes around exactly one command.
  */
-export function renderFetchParametersScript(): string {
+export function renderFetchParametersScript(withObjects = true): string {
+    // Hosts without S3 files keep the script they booted with: a changed user-data replaces the
+    // instance (userDataReplaceOnChange), and EMQX nodes are pets.
+    if (!withObjects) return renderSsmOnlyFetchScript();
     return `#!/bin/bash
 # Fetches the files listed in a manifest from SSM Parameter Store and S3 into a staging directory.
 # Rendered by templates/cloud-init-host-files.ts. Prints only the content hash, never a value.
@@ -164,6 +167,40 @@ while read -r source path mode owner; do
         s3://*) fetch_object "\${source}" "\${target}" ;;
         *) fetch_parameter "\${source}" "\${target}" ;;
     esac
+    chmod "\${mode}" "\${target}"
+    chown "\${owner}" "\${target}"
+    hashes+="$(sha256sum < "\${target}" | cut -d ' ' -f 1)"$'\\n'
+done < "\${manifest}"
+
+printf '%s' "\${hashes}" | sha256sum | cut -d ' ' -f 1
+`;
+}
+
+/** The SSM-only fetch script, byte for byte as before S3 sources existed. */
+function renderSsmOnlyFetchScript(): string {
+    return `#!/bin/bash
+# Fetches the files listed in a manifest from SSM Parameter Store into a staging directory.
+# Rendered by templates/cloud-init-host-files.ts. Prints only the content hash, never a value.
+set -euo pipefail
+umask 077
+
+manifest="$1"
+staging="$2"
+
+imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token \\
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+AWS_DEFAULT_REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: \${imds_token}" \\
+    http://169.254.169.254/latest/meta-data/placement/region)
+export AWS_DEFAULT_REGION
+
+hashes=""
+while read -r parameter path mode owner; do
+    [ -n "\${parameter}" ] || continue
+    target="\${staging}\${path}"
+    install -d -m 0700 "$(dirname "\${target}")"
+    aws ssm get-parameter --name "\${parameter}" --with-decryption --output json \\
+        | python3 -c 'import json, sys; sys.stdout.buffer.write(json.load(sys.stdin)["Parameter"]["Value"].encode("utf-8"))' \\
+        > "\${target}"
     chmod "\${mode}" "\${target}"
     chown "\${owner}" "\${target}"
     hashes+="$(sha256sum < "\${target}" | cut -d ' ' -f 1)"$'\\n'

@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
 import { EMQX_APPLY_SCRIPT_PATH } from "../../templates/cloud-init-emqx.ts";
+import type { PackagePins } from "../../templates/cloud-init-package-pins.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
 import { createEmqxCredentials } from "../emqx-credentials.ts";
 import { ConfigSync } from "./config-sync.ts";
@@ -45,6 +46,8 @@ export interface EmqxClusterArgs {
     readonly discoverySrvName?: string;
     /** Exact EMQX version, e.g. `5.8.9` (5.8.x is the last Apache-2.0 line). */
     readonly emqxVersion: string;
+    /** Pins for EMQX's repository key and the SSM agent package; omit to trust them unpinned. */
+    readonly packagePins?: PackagePins;
     /** listeners.tcp.default.max_connections; kernel, descriptor and port limits follow it. */
     readonly maxConnections: number;
     /**

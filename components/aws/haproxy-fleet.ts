@@ -11,6 +11,7 @@ import {
     HAPROXY_APPLY_SCRIPT_PATH,
     type HaproxyRuntimeApiSpec,
 } from "../../templates/cloud-init-haproxy.ts";
+import type { PackagePins } from "../../templates/cloud-init-package-pins.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
@@ -64,6 +65,8 @@ export interface HaproxyFleetArgs {
     readonly files: readonly HostFileInput[];
     /** CRL files haproxy.cfg names and its admin socket: a CRL-only change skips the reload. */
     readonly runtimeApi?: HaproxyRuntimeApiSpec;
+    /** Pin for the SSM agent package (exact version and SHA-256); omit to take the latest. */
+    readonly packagePins?: Pick<PackagePins, "ssmAgent">;
     /** SSM path of this fleet's parameters, unique per stack, e.g. `/mqtt-edge/dev/haproxy`. */
     readonly parameterPrefix: string;
     /** Zone to register `<hostnamePrefix>-<n>.<zone>` in; without it hosts keep their EC2 names. */

@@ -82,6 +82,7 @@ export type HaproxyHostPlan = Pick<
     | "parameterPrefix"
     | "hostnamePrefix"
     | "runtimeApi"
+    | "packagePins"
 > & {
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
@@ -121,6 +122,7 @@ export function haproxyUserData(
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan), bucketName),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
+        ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
     });
 }
 
@@ -132,7 +134,12 @@ const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
 /** What each node's user-data is made from: the plain part of {@link EmqxClusterArgs}. */
 export type EmqxHostPlan = Pick<
     EmqxClusterArgs,
-    "architecture" | "emqxVersion" | "maxConnections" | "dataDir" | "parameterPrefix"
+    | "architecture"
+    | "emqxVersion"
+    | "maxConnections"
+    | "dataDir"
+    | "parameterPrefix"
+    | "packagePins"
 > & {
     /** Files besides emqx.conf and the secrets file, without content. */
     readonly extraFiles?: readonly HostFileLayout[];
@@ -160,5 +167,6 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         configPath: CONFIG_PATH,
         secretsEnvPath: SECRETS_ENV_PATH,
         files: hostFileSources(plan.parameterPrefix, emqxHostFiles(plan)),
+        ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
     });
 }
