@@ -62,8 +62,13 @@ async function main(argv: string[]): Promise<number | undefined> {
     try {
         const figures: Figures[] = [];
         const ca = await throwawayChain(dir);
-        for (const entries of sizes) figures.push(await measure(dir, ca, entries));
-        print(figures);
+        // One row per size as soon as it is measured: a large size can take minutes.
+        process.stdout.write(`${HEADER}\n`);
+        for (const entries of sizes) {
+            const measured = await measure(dir, ca, entries);
+            figures.push(measured);
+            process.stdout.write(`${row(measured, figures[0])}\n`);
+        }
         return 0;
     } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -275,36 +280,33 @@ async function waitFor(done: () => boolean, timeoutMs: number, why: () => string
     }
 }
 
-function print(figures: readonly Figures[]): void {
-    const reference = figures.find((f) => f.entries === 0) ?? figures[0];
+const HEADER =
+    "entries  crl build s (x first)  PEM bytes (B/entry)  haproxy -c s (x first)  start s (x first)  set s   commit s  runtime swap";
+
+/** One size's row; ratios against the first size measured in the same run (0 by default). */
+function row(f: Figures, reference: Figures | undefined): string {
     const ratio = (value: number, ref: number | undefined) =>
         ref ? `${(value / ref).toFixed(1)}x` : "-";
-    const lines = [
-        "entries  crl build s (x ref)  PEM bytes (B/entry)  haproxy -c s (x ref)  start s (x ref)  set s   commit s  runtime swap",
-    ];
-    for (const f of figures) {
-        const perEntry =
-            f.entries > 0 && reference ? ((f.bytes - reference.bytes) / f.entries).toFixed(1) : "-";
-        lines.push(
-            [
-                String(f.entries).padStart(7),
-                `${f.buildSeconds.toFixed(2)} (${ratio(f.buildSeconds, reference?.buildSeconds)})`.padStart(
-                    21,
-                ),
-                `${f.bytes} (${perEntry})`.padStart(21),
-                `${f.checkSeconds.toFixed(2)} (${ratio(f.checkSeconds, reference?.checkSeconds)})`.padStart(
-                    22,
-                ),
-                `${f.startSeconds.toFixed(2)} (${ratio(f.startSeconds, reference?.startSeconds)})`.padStart(
-                    17,
-                ),
-                f.setSeconds.toFixed(3).padStart(7),
-                f.commitSeconds.toFixed(3).padStart(10),
-                `  ${f.answer}`,
-            ].join(""),
-        );
-    }
-    process.stdout.write(`${lines.join("\n")}\n`);
+    const perEntry =
+        f.entries > 0 && reference && reference.entries === 0
+            ? ((f.bytes - reference.bytes) / f.entries).toFixed(1)
+            : "-";
+    return [
+        String(f.entries).padStart(7),
+        `${f.buildSeconds.toFixed(2)} (${ratio(f.buildSeconds, reference?.buildSeconds)})`.padStart(
+            23,
+        ),
+        `${f.bytes} (${perEntry})`.padStart(21),
+        `${f.checkSeconds.toFixed(2)} (${ratio(f.checkSeconds, reference?.checkSeconds)})`.padStart(
+            24,
+        ),
+        `${f.startSeconds.toFixed(2)} (${ratio(f.startSeconds, reference?.startSeconds)})`.padStart(
+            19,
+        ),
+        f.setSeconds.toFixed(3).padStart(7),
+        f.commitSeconds.toFixed(3).padStart(10),
+        `  ${f.answer}`,
+    ].join("");
 }
 
 await runCli("bench-crl", () => main(process.argv.slice(2)));
