@@ -3,7 +3,12 @@
  * from SSM and restarts the node only when they changed, and the env file itself.
  */
 import {
+    type CloudWatchAgentSpec,
+    cloudWatchAgentCommands,
+} from "./cloud-init-cloudwatch-agent.ts";
+import {
     bootstrapHeader,
+    debianArchitecture,
     type HostArchitecture,
     installSsmAgentCommands,
     writeFileCommand,
@@ -47,6 +52,8 @@ export interface EmqxUserDataSpec {
     files: HostFileSource[];
     /** Pins for EMQX's repository key and the SSM agent package; omit to trust them unpinned. */
     packagePins?: PackagePins;
+    /** CloudWatch agent (memory, descriptors, the loopback Prometheus exporter); omit for none. */
+    cloudWatchAgent?: CloudWatchAgentSpec;
 }
 
 /** Where the EMQX apply script lives; the SSM document runs it. */
@@ -161,6 +168,9 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         `${EMQX_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable emqx",
         "",
+        ...(spec.cloudWatchAgent
+            ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
+            : []),
         installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
     ].join("\n");
 }

@@ -3,7 +3,12 @@
  * and CRLs from SSM with a config check and a graceful reload.
  */
 import {
+    type CloudWatchAgentSpec,
+    cloudWatchAgentCommands,
+} from "./cloud-init-cloudwatch-agent.ts";
+import {
     bootstrapHeader,
+    debianArchitecture,
     type HostArchitecture,
     installSsmAgentCommands,
     writeFileCommand,
@@ -34,6 +39,8 @@ export interface HaproxyUserDataSpec {
     runtimeApi?: HaproxyRuntimeApiSpec;
     /** Pin for the SSM agent package; omit to take the latest unpinned. */
     packagePins?: Pick<PackagePins, "ssmAgent">;
+    /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
+    cloudWatchAgent?: CloudWatchAgentSpec;
 }
 
 /**
@@ -93,6 +100,9 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
         "",
+        ...(spec.cloudWatchAgent
+            ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
+            : []),
         installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
     ].join("\n");
 }

@@ -30,9 +30,9 @@ export interface HostRoleArgs {
     /** ARN prefix of the group's S3 objects (`arn:aws:s3:::bucket/prefix`); omit when none. */
     readonly objectArnPrefix?: pulumi.Input<string>;
     /**
-     * More statements for this role only (e.g. the CloudWatch agent, a lifecycle hook). They
-     * must name their resources: one that allows a parameter, key or object read on `*` is
-     * refused. Sids must differ from the built-in ones.
+     * More statements for what runs on the hosts besides the bootstrap (e.g. the CloudWatch
+     * agent's, components/aws/host-metrics.ts, or a lifecycle hook's), each already scoped; in
+     * their own inline policy. One that allows a parameter, key or object read on `*` is refused.
      */
     readonly extraStatements?: pulumi.Input<PolicyStatement[]>;
     /** Tags for the role and the profile. */
@@ -82,14 +82,20 @@ export class HostRole extends pulumi.ComponentResource {
             `${name}-access`,
             {
                 role: role.id,
-                policy: pulumi
-                    .all([access, args.extraStatements ?? []])
-                    .apply(([access, extra]) =>
-                        policyDocument([...hostRoleStatements(access), ...extra]),
-                    ),
+                policy: access.apply((access) => policyDocument(hostRoleStatements(access))),
             },
             { parent: this },
         );
+        if (args.extraStatements !== undefined) {
+            new aws.iam.RolePolicy(
+                `${name}-extra`,
+                {
+                    role: role.id,
+                    policy: pulumi.output(args.extraStatements).apply(policyDocument),
+                },
+                { parent: this },
+            );
+        }
         new aws.kms.KeyPolicy(
             `${name}-key-policy`,
             {

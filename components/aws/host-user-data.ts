@@ -83,6 +83,7 @@ export type HaproxyHostPlan = Pick<
     | "hostnamePrefix"
     | "runtimeApi"
     | "packagePins"
+    | "cloudWatchAgent"
 > & {
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
@@ -123,6 +124,7 @@ export function haproxyUserData(
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan), bucketName),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
         ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }
 
@@ -140,6 +142,7 @@ export type EmqxHostPlan = Pick<
     | "dataDir"
     | "parameterPrefix"
     | "packagePins"
+    | "cloudWatchAgent"
 > & {
     /** Files besides emqx.conf and the secrets file, without content. */
     readonly extraFiles?: readonly HostFileLayout[];
@@ -168,5 +171,6 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         secretsEnvPath: SECRETS_ENV_PATH,
         files: hostFileSources(plan.parameterPrefix, emqxHostFiles(plan)),
         ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }

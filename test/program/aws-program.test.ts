@@ -18,11 +18,13 @@ import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-fil
 import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
 import { stackViolations, violations } from "../policy/fake-policy-args.ts";
 import { programStack } from "../policy/program-stack.ts";
-import { runProgram } from "./program-runs.ts";
+import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
 const run = promisify(execFile);
 const projectDir = new URL("../../", import.meta.url).pathname;
+
+export { runProgram };
 
 const ofType = (r: ProgramRun, type: string) => r.resources.filter((x) => x.type === type);
 const only = (r: ProgramRun, type: string): RecordedResource => {
@@ -484,8 +486,9 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
             if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
             if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
         }
+        // The alarms on EMQX nodes and HAProxy servers follow the node count, as does the dashboard.
         const allowed =
-            /^aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf)|association:Association )/;
+            /^(aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf)|association:Association )|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-(emqx-nodes-running|haproxy-servers-down)$|aws:cloudwatch\/dashboard:Dashboard )/;
         for (const k of changed) assert.match(k, allowed);
         assert.ok(
             changed.some((k) => k.includes("haproxy.cfg")),

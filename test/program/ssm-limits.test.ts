@@ -12,7 +12,7 @@ import {
     MAX_DEVICE_DOMAINS,
     MAX_LICENSE_KEY_CHARS,
 } from "../../infra/config-schema.ts";
-import { runProgram } from "./program-runs.ts";
+import { runProgram } from "./program-process.ts";
 import type { ProgramRun } from "./run-program.ts";
 
 const ADVANCED_TIER_BYTES = 8192;

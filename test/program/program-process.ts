@@ -1,7 +1,4 @@
-/**
- * Runs test/program/run-program.ts in a child process (a fresh Pulumi runtime per run) and
- * returns what it recorded, for the program tests.
- */
+/** Runs test/program/run-program.ts in its own process (a Pulumi program evaluates once per process). */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,7 +7,7 @@ import type { ProgramRun } from "./run-program.ts";
 const run = promisify(execFile);
 const projectDir = new URL("../../", import.meta.url).pathname;
 
-/** The program for committed stack `stack`, with `key.path=<json>` overrides, under mocks. */
+/** Runs a committed stack under mocks, with `<key.path>=<json>` overrides. */
 export async function runProgram(stack: string, overrides: string[] = []): Promise<ProgramRun> {
     const { stdout } = await run(
         process.execPath,
