@@ -57,7 +57,15 @@ export function haproxyFiles(
         },
         { key: "root.pem", path: awsHaproxyLayout.rootCa, source: { kind: "root" } },
         ...(withCrl
-            ? [{ key: "crl.pem", path: awsHaproxyLayout.crl, source: { kind: "crl" } as const }]
+            ? [
+                  {
+                      key: "crl.pem",
+                      path: awsHaproxyLayout.crl,
+                      // About 66 bytes per revoked certificate: past SSM's 8 KB at ~111 entries.
+                      store: "s3" as const,
+                      source: { kind: "crl" } as const,
+                  },
+              ]
             : []),
         ...(ticketKeys
             ? [
@@ -144,7 +152,7 @@ export function haproxyGroupName(stack: string): string {
 }
 
 export function awsHostPlans(
-    config: Pick<EdgeConfig, "haproxy" | "emqx" | "nlb" | "alarms">,
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "nlb" | "ssmAgent" | "alarms">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
@@ -166,6 +174,7 @@ export function awsHostPlans(
                 sendProxy: config.nlb.clientIpMode === "proxy-v2",
             },
             files: haproxyFiles(certificates.serverKeyAlgorithms, certificates.withCrl, ticketKeys),
+            ...(config.ssmAgent ? { packagePins: { ssmAgent: config.ssmAgent } } : {}),
             ...(certificates.withCrl
                 ? {
                       runtimeApi: {
@@ -179,6 +188,12 @@ export function awsHostPlans(
         },
         emqx: {
             emqxVersion: config.emqx.version,
+            packagePins: {
+                ...(config.emqx.repositoryKeyFingerprint
+                    ? { emqxRepositoryKeyFingerprint: config.emqx.repositoryKeyFingerprint }
+                    : {}),
+                ...(config.ssmAgent ? { ssmAgent: config.ssmAgent } : {}),
+            },
             maxConnections: config.emqx.maxConnections,
             parameterPrefix: `/mqtt-edge/${stack}/emqx`,
             ...(agents ? { cloudWatchAgent: agents.emqx } : {}),

@@ -47,9 +47,24 @@ const rotationLabel = () =>
         })
         .default("initial");
 
+/**
+ * Certificates a host group fetches sit in SSM SecureStrings (8 KB at most, the advanced tier);
+ * the intermediate also rides in every server PEM, next to an RSA-4096 key. 2500 characters hold
+ * an RSA-4096 CA certificate with room to spare (ours are about 1900), and keep the largest server
+ * PEM under 8 KB (test/program/ssm-limits.test.ts).
+ */
+export const MAX_CA_CERT_PEM_CHARS = 2500;
+/** At most this many device domains: each is a SAN of every server certificate. */
+export const MAX_DEVICE_DOMAINS = 5;
+/** The license key rides in the EMQX secrets env file, an SSM SecureString (8 KB at most). */
+export const MAX_LICENSE_KEY_CHARS = 4096;
+
 const pem = (label: string, what: string) =>
     z
         .string({ error: `must be a PEM ${what}` })
+        .max(MAX_CA_CERT_PEM_CHARS, {
+            error: `must be a PEM ${what} of at most ${MAX_CA_CERT_PEM_CHARS} characters (it is stored in SSM)`,
+        })
         .refine(
             (v) => v.includes(`-----BEGIN ${label}-----`) && v.includes(`-----END ${label}-----`),
             {
@@ -202,6 +217,13 @@ const emqxSchema = z
             .default("5.8.9")
             .describe(
                 "EMQX version, pinned. 5.8.x is the last Apache-2.0 line (Docker image emqx/emqx); 5.9 and later are the BSL build (emqx/emqx-enterprise) and need emqxLicenseKey for a cluster.",
+            ),
+        repositoryKeyFingerprint: z
+            .string({ error: "must be a key fingerprint of 40 hex digits" })
+            .regex(/^[0-9A-Fa-f]{40}$/, { error: "must be a key fingerprint of 40 hex digits" })
+            .optional()
+            .describe(
+                "AWS: fingerprint of EMQX's apt repository key (packagecloud emqx/emqx); the bootstrap refuses any other key. Unset: the key is trusted as downloaded.",
             ),
         instanceType: z
             .string()
@@ -492,11 +514,36 @@ export const stackSchema = z.strictObject({
     deviceDomains: z
         .array(dnsName())
         .min(1, { error: "must list at least one DNS name" })
+        .max(MAX_DEVICE_DOMAINS, {
+            error: `must list at most ${MAX_DEVICE_DOMAINS} DNS names (each is a SAN of the server certificates, stored in SSM)`,
+        })
         .default(["mqtt.example.com"])
         .describe("DNS names devices connect to; they go into the server certificate's SANs."),
+    ssmAgent: z
+        .strictObject({
+            version: z
+                .string()
+                .regex(/^\d+(\.\d+){3}$/, { error: "must be an exact version such as 3.3.1802.0" })
+                .describe("SSM agent version, as in its download path."),
+            sha256Amd64: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, { error: "must be 64 lower-case hex digits" })
+                .describe("SHA-256 of that version's debian_amd64/amazon-ssm-agent.deb."),
+            sha256Arm64: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, { error: "must be 64 lower-case hex digits" })
+                .describe("SHA-256 of that version's debian_arm64/amazon-ssm-agent.deb."),
+        })
+        .optional()
+        .describe(
+            "AWS: install exactly this SSM agent and refuse a package with another SHA-256. Unset: the latest package, unverified.",
+        ),
     emqxLicenseKey: z
         .string()
         .min(1, { error: "must not be empty" })
+        .max(MAX_LICENSE_KEY_CHARS, {
+            error: `must be at most ${MAX_LICENSE_KEY_CHARS} characters (it is stored in SSM)`,
+        })
         .optional()
         .describe("Secret. EMQX license key, required for a cluster on EMQX 5.9 and later."),
     caRootCertPem: pem("CERTIFICATE", "certificate")

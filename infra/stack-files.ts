@@ -3,6 +3,8 @@
  * what `npm run render` writes and what the tests check with the real programs. Pure:
  * configuration in, texts out, through the same specs the program uses.
  */
+
+import { FILES_BUCKET_PLACEHOLDER } from "../components/aws/host-plans.ts";
 import {
     emqxHostFiles,
     emqxHostSettings,
@@ -96,7 +98,11 @@ export function renderStackFiles(
             withCrl,
         });
         // One user-data for every host of the HAProxy group: its launch template's.
-        files.set("cloud-init/haproxy.sh", haproxyUserData(plans.haproxy));
+        // The bucket holding the CRLs is named by AWS at creation: a placeholder stands in.
+        files.set(
+            "cloud-init/haproxy.sh",
+            haproxyUserData(plans.haproxy, FILES_BUCKET_PLACEHOLDER),
+        );
         // The settings every EMQX node gets from SSM besides emqx.conf: version, peers, limits.
         const settings = emqxHostSettings(
             plans.emqx,

@@ -4,6 +4,8 @@
  * files, the SSM agent. Pure text builders; the per-role renderers (cloud-init-haproxy.ts,
  * cloud-init-emqx.ts) compose them.
  */
+
+import { pinnedDownloadCommands, type SsmAgentPin } from "./cloud-init-package-pins.ts";
 import {
     requireAbsolutePath,
     requireInteger,
@@ -182,14 +184,34 @@ ${instanceId}hostnamectl set-hostname ${hostname}
  * Manager and Run Command. Package location:
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html
  * apt installs the local package so that it waits for the dpkg lock like every other apt call.
+ * With a pin, the exact version's package is fetched and refused unless its SHA-256 matches;
+ * without one, the latest package is taken as S3 serves it (over TLS, unverified).
  */
-export function installSsmAgentCommands(architecture: HostArchitecture): string {
+export function installSsmAgentCommands(architecture: HostArchitecture, pin?: SsmAgentPin): string {
     const arch = debianArchitecture(architecture);
+    const downloaded = "/tmp/amazon-ssm-agent.deb";
+    let download: string;
+    if (pin) {
+        if (!/^\d+(\.\d+){3}$/.test(pin.version)) {
+            throw new Error(
+                `ssmAgent.version: ${JSON.stringify(pin.version)} is not allowed; give an exact agent version such as 3.3.1802.0`,
+            );
+        }
+        const sha256 = architecture === "x86_64" ? pin.sha256Amd64 : pin.sha256Arm64;
+        const url = `https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/${pin.version}/debian_${arch}/amazon-ssm-agent.deb`;
+        // The download is retried; a package whose SHA-256 is not the pinned one is never retried
+        // into place: the check ends the bootstrap.
+        download = `retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o ${downloaded} \\
+    "${url}"
+${pinnedDownloadCommands(url, sha256, downloaded).split("\n").slice(1).join("\n")}`;
+    } else {
+        download = `retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o ${downloaded} \\
+    "https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/latest/debian_${arch}/amazon-ssm-agent.deb"`;
+    }
     return `bootstrap_step="SSM agent"
-retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o /tmp/amazon-ssm-agent.deb \\
-    "https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/latest/debian_${arch}/amazon-ssm-agent.deb"
-retry ${NETWORK_STEP_RETRY_SECONDS} "install the SSM agent" ${APT_GET} install -y /tmp/amazon-ssm-agent.deb
-rm -f /tmp/amazon-ssm-agent.deb
+${download}
+retry ${NETWORK_STEP_RETRY_SECONDS} "install the SSM agent" ${APT_GET} install -y ${downloaded}
+rm -f ${downloaded}
 systemctl enable --now amazon-ssm-agent
 `;
 }

@@ -33,6 +33,7 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
+import { type PackagePins, pinnedAptKeyCommands } from "./cloud-init-package-pins.ts";
 import {
     requireAbsolutePath,
     requireInteger,
@@ -58,6 +59,8 @@ export interface EmqxUserDataSpec {
     secretsEnvPath: string;
     /** Every file fetched from SSM: emqx.conf, the secrets env file, the host settings. */
     files: HostFileSource[];
+    /** Pins for EMQX's repository key and the SSM agent package; omit to trust them unpinned. */
+    packagePins?: PackagePins;
     /** CloudWatch agent (memory, descriptors, the loopback Prometheus exporter); omit for none. */
     cloudWatchAgent?: CloudWatchAgentSpec;
 }
@@ -180,7 +183,7 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
     const nvmeLink = `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${spec.dataVolumeId.replace("-", "")}`;
     return [
         bootstrapHeader({ role: "emqx", hostname: spec.hostname }),
-        installSsmAgentCommands(spec.architecture),
+        installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
         'bootstrap_step="packages"',
         installPackagesCommands(["awscli", "python3", "curl", "gnupg", "ca-certificates"]),
         'bootstrap_step="data volume"',
@@ -195,9 +198,17 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         'bootstrap_step="EMQX package"',
         "# EMQX from its own apt repository at exactly the pinned version, held there.",
         "install -d -m 0755 /etc/apt/keyrings",
-        `retry ${NETWORK_STEP_RETRY_SECONDS} "download EMQX's repository key" curl -fsSL --max-time 60 -o /tmp/emqx.gpgkey ${EMQX_APT_KEY_URL}`,
-        "gpg --dearmor --yes -o /etc/apt/keyrings/emqx.gpg /tmp/emqx.gpgkey",
-        "rm -f /tmp/emqx.gpgkey",
+        spec.packagePins?.emqxRepositoryKeyFingerprint
+            ? pinnedAptKeyCommands(
+                  EMQX_APT_KEY_URL,
+                  spec.packagePins.emqxRepositoryKeyFingerprint,
+                  "/etc/apt/keyrings/emqx.gpg",
+              )
+            : [
+                  `retry ${NETWORK_STEP_RETRY_SECONDS} "download EMQX's repository key" curl -fsSL --max-time 60 -o /tmp/emqx.gpgkey ${EMQX_APT_KEY_URL}`,
+                  "gpg --dearmor --yes -o /etc/apt/keyrings/emqx.gpg /tmp/emqx.gpgkey",
+                  "rm -f /tmp/emqx.gpgkey",
+              ].join("\n"),
         `echo 'deb [signed-by=/etc/apt/keyrings/emqx.gpg] ${EMQX_APT_REPOSITORY} bookworm main' > /etc/apt/sources.list.d/emqx.list`,
         // policy-rc.d 101 keeps the package from starting EMQX with the shipped default cookie.
         writeFileCommand("/usr/sbin/policy-rc.d", "0755", "#!/bin/sh\nexit 101\n"),
@@ -232,7 +243,11 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         "",
         'bootstrap_step="files from SSM"',
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
-        writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
+        writeFileCommand(
+            FETCH_PARAMETERS_SCRIPT_PATH,
+            "0755",
+            renderFetchParametersScript(spec.files.some((file) => file.object !== undefined)),
+        ),
         writeFileCommand(
             EMQX_APPLY_SCRIPT_PATH,
             "0755",

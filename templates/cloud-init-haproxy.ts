@@ -24,6 +24,7 @@ import {
     renderHostFileManifest,
 } from "./cloud-init-host-files.ts";
 import { fileDescriptorLimit, renderSysctlConf } from "./cloud-init-kernel-limits.ts";
+import type { PackagePins } from "./cloud-init-package-pins.ts";
 import {
     requireAbsolutePath,
     requireInteger,
@@ -51,6 +52,8 @@ export interface HaproxyUserDataSpec {
      * haproxy.cfg names no `tls-ticket-keys`.
      */
     ticketKeyScriptPath?: string;
+    /** Pin for the SSM agent package; omit to take the latest unpinned. */
+    packagePins?: Pick<PackagePins, "ssmAgent">;
     /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
     cloudWatchAgent?: CloudWatchAgentSpec;
     /** The health endpoint the NLB checks; the host is ready only once it answers 200 locally. */
@@ -160,7 +163,7 @@ complete_launch() {
         --instance-id "\${instance_id}" --lifecycle-action-result "$1"
 }
 `,
-        installSsmAgentCommands(spec.architecture),
+        installSsmAgentCommands(spec.architecture, spec.packagePins?.ssmAgent),
         'bootstrap_step="packages"',
         installPackagesCommands([
             "haproxy",
@@ -184,7 +187,11 @@ complete_launch() {
         "",
         'bootstrap_step="files from SSM"',
         writeFileCommand(MANIFEST_PATH, "0644", renderHostFileManifest(spec.files)),
-        writeFileCommand(FETCH_PARAMETERS_SCRIPT_PATH, "0755", renderFetchParametersScript()),
+        writeFileCommand(
+            FETCH_PARAMETERS_SCRIPT_PATH,
+            "0755",
+            renderFetchParametersScript(spec.files.some((file) => file.object !== undefined)),
+        ),
         ...(ticketKeyScript ? ticketKeyTimerCommands(ticketKeyScript) : []),
         writeFileCommand(
             HAPROXY_APPLY_SCRIPT_PATH,

@@ -24,6 +24,7 @@ import {
     EMQX_NODE_READY_SECONDS,
 } from "../../templates/cloud-init-emqx.ts";
 import { PARAMETER_READ_RETRY_SECONDS } from "../../templates/cloud-init-host-files.ts";
+import type { PackagePins } from "../../templates/cloud-init-package-pins.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
 import { createEmqxCredentials } from "../emqx-credentials.ts";
 import { ConfigSync } from "./config-sync.ts";
@@ -64,6 +65,8 @@ export interface EmqxClusterArgs {
     readonly discoverySrvName?: string;
     /** Exact EMQX version, e.g. `5.8.9` (5.8.x is the last Apache-2.0 line). */
     readonly emqxVersion: string;
+    /** Pins for EMQX's repository key and the SSM agent package; omit to trust them unpinned. */
+    readonly packagePins?: PackagePins;
     /** listeners.tcp.default.max_connections; kernel, descriptor and port limits follow it. */
     readonly maxConnections: number;
     /**
@@ -200,6 +203,7 @@ export class EmqxCluster extends pulumi.ComponentResource {
             {
                 parameterArns: parameters.parameterArns,
                 keyArn: parameters.keyArn,
+                keyId: parameters.keyId,
                 ...(args.extraRoleStatements ? { extraStatements: args.extraRoleStatements } : {}),
                 tags,
             },

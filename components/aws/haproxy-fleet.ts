@@ -28,6 +28,7 @@ import {
     type HaproxyRuntimeApiSpec,
 } from "../../templates/cloud-init-haproxy.ts";
 import { PARAMETER_READ_RETRY_SECONDS } from "../../templates/cloud-init-host-files.ts";
+import type { PackagePins } from "../../templates/cloud-init-package-pins.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { hostLaunchTemplateArgs } from "./host-launch-template.ts";
@@ -107,6 +108,8 @@ export interface HaproxyFleetArgs {
      * `tls-ticket-keys`.
      */
     readonly ticketKeyScriptPath?: string;
+    /** Pin for the SSM agent package (exact version and SHA-256); omit to take the latest. */
+    readonly packagePins?: Pick<PackagePins, "ssmAgent">;
     /** SSM path of this fleet's parameters, unique per stack, e.g. `/mqtt-edge/dev/haproxy`. */
     readonly parameterPrefix: string;
     /** AMI override; default the newest official Debian 12 image (a newer one rolls the group). */
@@ -194,6 +197,10 @@ export class HaproxyFleet extends pulumi.ComponentResource {
             {
                 parameterArns: parameters.parameterArns,
                 keyArn: parameters.keyArn,
+                keyId: parameters.keyId,
+                ...(parameters.objectArnPrefix
+                    ? { objectArnPrefix: parameters.objectArnPrefix }
+                    : {}),
                 ...(args.extraRoleStatements ? { extraStatements: args.extraRoleStatements } : {}),
                 tags,
             },
@@ -224,7 +231,10 @@ export class HaproxyFleet extends pulumi.ComponentResource {
                 instanceType: args.instanceType,
                 securityGroupId: args.securityGroupId,
                 instanceProfileName: role.instanceProfileName,
-                userData: haproxyUserData(plan),
+                // The CRLs' bucket is named by AWS at creation; user-data names it.
+                userData: parameters.bucketName
+                    ? parameters.bucketName.apply((bucket) => haproxyUserData(plan, bucket))
+                    : haproxyUserData(plan),
                 rootVolumeGiB: args.rootVolumeGiB ?? 16,
                 tags: hostTags,
             }),

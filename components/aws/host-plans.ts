@@ -17,6 +17,7 @@ import {
     type HostFileSource,
     validateHostFileSource,
 } from "../../templates/cloud-init-host-files.ts";
+import type { PackagePins } from "../../templates/cloud-init-package-pins.ts";
 
 /** Tag whose value selects a host group's instances for its config association. */
 export const CONFIG_GROUP_TAG = "mqtt-edge:config-group";
@@ -42,15 +43,30 @@ export interface HostFileLayout {
     readonly mode?: string;
     /** `user:group`; default `root:root`. */
     readonly owner?: string;
+    /**
+     * Where the content is kept: `ssm` (default; a SecureString, 8 KB at most) or `s3` (an
+     * object in the group's bucket, for files that grow such as CRLs).
+     */
+    readonly store?: "ssm" | "s3";
+}
+
+/** Placeholder `npm run render` writes for the files bucket, whose name AWS settles at creation. */
+export const FILES_BUCKET_PLACEHOLDER = "mqtt-edge-files-bucket-placeholder";
+
+/** Key of a group's object: the parameter prefix without its leading slash, then the file key. */
+export function hostFileObjectKey(parameterPrefix: string, key: string): string {
+    return `${parameterPrefix.slice(1)}/${key}`;
 }
 
 /**
- * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, mode
- * default 0644, owner default root:root. Pure, so the render CLI derives the same user-data.
+ * The manifest entries for `files` under `parameterPrefix`: parameter `<prefix>/<key>`, or object
+ * `<prefix>/<key>` in `bucketName` for files stored in S3; mode default 0644, owner default
+ * root:root. Pure, so the render CLI derives the same user-data.
  */
 export function hostFileSources(
     parameterPrefix: string,
     files: readonly HostFileLayout[],
+    bucketName?: string,
 ): HostFileSource[] {
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(parameterPrefix)) {
         throw new Error(
@@ -65,9 +81,21 @@ export function hostFileSources(
             );
         }
         keys.add(file.key);
+        if (file.store === "s3" && bucketName === undefined) {
+            throw new Error(
+                `files[${index}].store: "s3" needs the group's bucket name; none was given`,
+            );
+        }
         return validateHostFileSource(
             {
-                parameterName: `${parameterPrefix}/${file.key}`,
+                ...(file.store === "s3"
+                    ? {
+                          object: {
+                              bucket: bucketName ?? "",
+                              key: hostFileObjectKey(parameterPrefix, file.key),
+                          },
+                      }
+                    : { parameterName: `${parameterPrefix}/${file.key}` }),
                 path: file.path,
                 mode: file.mode ?? "0644",
                 owner: file.owner ?? "root:root",
@@ -107,6 +135,8 @@ export interface HaproxyHostPlan {
     readonly files: readonly HostFileLayout[];
     /** CloudWatch agent on every host (templates/cloud-init-cloudwatch-agent.ts); omit for none. */
     readonly cloudWatchAgent?: CloudWatchAgentSpec;
+    /** Pinned SSM agent version and checksum, EMQX repository key fingerprint; omit for none. */
+    readonly packagePins?: PackagePins;
 }
 
 /** What every EMQX node's user-data and shared settings are made from. */
@@ -125,4 +155,6 @@ export interface EmqxHostPlan {
     readonly extraFiles?: readonly HostFileLayout[];
     /** CloudWatch agent on every node (templates/cloud-init-cloudwatch-agent.ts); omit for none. */
     readonly cloudWatchAgent?: CloudWatchAgentSpec;
+    /** Pinned SSM agent version and checksum, EMQX repository key fingerprint; omit for none. */
+    readonly packagePins?: PackagePins;
 }

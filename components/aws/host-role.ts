@@ -1,65 +1,45 @@
 /**
- * HostRole: the instance role and profile of one group of hosts. Session Manager access through
- * AmazonSSMManagedInstanceCore (no SSH, no key pair), and read access to exactly the group's
- * parameters and decrypt access to exactly the group's key.
+ * HostRole: the instance role and profile of one group of hosts, and the policy of the group's
+ * KMS key. The role may run the SSM agent (Session Manager, State Manager), read exactly the
+ * group's parameters and objects, and decrypt them with the group's key only through SSM or S3
+ * and only under their own encryption context (host-role-policy.ts). No managed policy.
+ *
+ * The key policy names the role, and the role's policy names the key, so the key is created by
+ * HostParameters with AWS's default policy and its policy is set here (aws.kms.KeyPolicy) once
+ * the role exists: no cycle, and the key never waits for the hosts.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    groupKeyPolicy,
+    hostRoleStatements,
+    type PolicyStatement,
+    policyDocument,
+} from "./host-role-policy.ts";
+
+export type { PolicyStatement } from "./host-role-policy.ts";
 
 /** Arguments of {@link HostRole}. */
 export interface HostRoleArgs {
     /** ARNs of the SSM parameters the hosts may read, and nothing else. */
     readonly parameterArns: pulumi.Input<pulumi.Input<string>[]>;
-    /** ARN of the KMS key those parameters are encrypted with. */
+    /** ARN of the group's KMS key (parameters and objects are encrypted with it). */
     readonly keyArn: pulumi.Input<string>;
+    /** Id of that key: its key policy is set here, naming this role. */
+    readonly keyId: pulumi.Input<string>;
+    /** ARN prefix of the group's S3 objects (`arn:aws:s3:::bucket/prefix`); omit when none. */
+    readonly objectArnPrefix?: pulumi.Input<string>;
     /**
      * More statements for what runs on the hosts besides the bootstrap (e.g. the CloudWatch
-     * agent's, components/aws/host-metrics.ts), each already scoped; in their own inline policy.
+     * agent's, components/aws/host-metrics.ts, or a lifecycle hook's), each already scoped; in
+     * their own inline policy. One that allows a parameter, key or object read on `*` is refused.
      */
     readonly extraStatements?: pulumi.Input<PolicyStatement[]>;
     /** Tags for the role and the profile. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** One IAM policy statement as JSON writes it. */
-export interface PolicyStatement {
-    /** Statement id. */
-    readonly Sid: string;
-    /** Allow or Deny. */
-    readonly Effect: "Allow" | "Deny";
-    /** Actions, e.g. `cloudwatch:PutMetricData`. */
-    readonly Action: string[];
-    /** Resource ARNs (or `*` where the action has no resource type, with a Condition). */
-    readonly Resource: string[] | string;
-    /** Conditions, e.g. `{ StringEquals: { "cloudwatch:namespace": "mqtt-edge/dev" } }`. */
-    readonly Condition?: Record<string, Record<string, string | string[]>>;
-}
-
-/** AWS managed policy for the SSM agent (Session Manager, Run Command, State Manager). */
-const SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
-
-/** Builds the inline policy document: GetParameter on the listed ARNs, Decrypt on the key. */
-export function parameterReadPolicy(parameterArns: string[], keyArn: string): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "ReadOwnParameters",
-                Effect: "Allow",
-                Action: ["ssm:GetParameter"],
-                Resource: parameterArns,
-            },
-            {
-                Sid: "DecryptOwnParameters",
-                Effect: "Allow",
-                Action: ["kms:Decrypt"],
-                Resource: [keyArn],
-            },
-        ],
-    });
-}
-
-/** Role, managed-policy attachment, inline parameter policy and instance profile. */
+/** Role, inline policy, key policy and instance profile. */
 export class HostRole extends pulumi.ComponentResource {
     /** ARN of the role. */
     public readonly roleArn: pulumi.Output<string>;
@@ -87,18 +67,22 @@ export class HostRole extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.iam.RolePolicyAttachment(
-            `${name}-ssm-core`,
-            { role: role.name, policyArn: SSM_MANAGED_INSTANCE_CORE },
-            { parent: this },
-        );
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const access = pulumi
+            .all([region, accountId, args.parameterArns, args.keyArn, args.objectArnPrefix])
+            .apply(([region, accountId, parameterArns, keyArn, objectArnPrefix]) => ({
+                region,
+                accountId,
+                parameterArns,
+                keyArn,
+                ...(objectArnPrefix !== undefined ? { objectArnPrefix } : {}),
+            }));
         new aws.iam.RolePolicy(
-            `${name}-parameters`,
+            `${name}-access`,
             {
                 role: role.id,
-                policy: pulumi
-                    .all([args.parameterArns, args.keyArn])
-                    .apply(([arns, keyArn]) => parameterReadPolicy(arns, keyArn)),
+                policy: access.apply((access) => policyDocument(hostRoleStatements(access))),
             },
             { parent: this },
         );
@@ -107,15 +91,21 @@ export class HostRole extends pulumi.ComponentResource {
                 `${name}-extra`,
                 {
                     role: role.id,
-                    policy: pulumi
-                        .output(args.extraStatements)
-                        .apply((statements) =>
-                            JSON.stringify({ Version: "2012-10-17", Statement: statements }),
-                        ),
+                    policy: pulumi.output(args.extraStatements).apply(policyDocument),
                 },
                 { parent: this },
             );
         }
+        new aws.kms.KeyPolicy(
+            `${name}-key-policy`,
+            {
+                keyId: args.keyId,
+                policy: pulumi
+                    .all([access, role.arn])
+                    .apply(([access, roleArn]) => groupKeyPolicy(access, roleArn)),
+            },
+            { parent: this },
+        );
         const profile = new aws.iam.InstanceProfile(
             `${name}-profile`,
             { role: role.name, tags: args.tags },
@@ -126,6 +116,7 @@ export class HostRole extends pulumi.ComponentResource {
         this.instanceProfileName = profile.name;
         this.registerOutputs({
             roleArn: this.roleArn,
+            roleName: this.roleName,
             instanceProfileName: this.instanceProfileName,
         });
     }

@@ -32,16 +32,18 @@ export function haproxyHostFiles(plan: HaproxyHostPlan): HostFileLayout[] {
 
 /**
  * The user-data every host of the group shares (the launch template's); pure, so
- * `npm run render` writes exactly what the hosts get.
+ * `npm run render` writes exactly what the hosts get (with {@link FILES_BUCKET_PLACEHOLDER} for
+ * `bucketName`, which only AWS knows).
  */
-export function haproxyUserData(plan: HaproxyHostPlan): string {
+export function haproxyUserData(plan: HaproxyHostPlan, bucketName?: string): string {
     return renderHaproxyUserData({
         architecture: plan.architecture ?? "x86_64",
         maxconn: plan.maxconn,
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
-        files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
+        files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan), bucketName),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
         ...(plan.ticketKeyScriptPath ? { ticketKeyScriptPath: plan.ticketKeyScriptPath } : {}),
+        ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
         ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
         healthCheck: plan.healthCheck,
         lifecycleHook: { groupName: plan.groupName, hookName: HAPROXY_LAUNCH_HOOK_NAME },
@@ -106,6 +108,7 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         configPath: CONFIG_PATH,
         secretsEnvPath: SECRETS_ENV_PATH,
         files: hostFileSources(plan.parameterPrefix, emqxHostFiles(plan)),
+        ...(plan.packagePins ? { packagePins: plan.packagePins } : {}),
         ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }

@@ -1,7 +1,8 @@
 /**
  * EdgeNetwork: the VPC the edge runs in. Either it creates one (public, proxy and private subnets
  * in every given zone, an internet gateway, NAT for the proxy and private subnets, and the
- * interface endpoints the SSM agent needs), or it adopts an existing VPC and its subnets. HAProxy
+ * interface endpoints the SSM agent needs, an S3 gateway endpoint for the hosts' CRLs), or it
+ * adopts an existing VPC and its subnets (bring your own route to S3 then). HAProxy
  * alone lives in the proxy subnets, so EMQX can admit exactly those (subnet-plan.ts).
  */
 import * as aws from "@pulumi/aws";
@@ -55,7 +56,7 @@ export interface EdgeNetworkArgs {
 /** Services the SSM agent talks to (Session Manager, Run Command, State Manager, Parameter Store). */
 export const SSM_ENDPOINT_SERVICES = ["ssm", "ssmmessages", "ec2messages"] as const;
 
-/** VPC, subnets, routing and SSM endpoints. */
+/** VPC, subnets, routing, SSM interface endpoints and the S3 gateway endpoint. */
 export class EdgeNetwork extends pulumi.ComponentResource {
     /** VPC id. */
     public readonly vpcId: pulumi.Output<string>;
@@ -173,6 +174,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
         });
 
         const proxySubnets: SubnetRef[] = [];
+        const privateRouteTables: aws.ec2.RouteTable[] = [];
         const privateSubnets = zones.map((zone, index) => {
             const subnet = new aws.ec2.Subnet(
                 `${name}-private-${index + 1}`,
@@ -207,6 +209,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            privateRouteTables.push(routes);
             new aws.ec2.RouteTableAssociation(
                 `${name}-private-${index + 1}`,
                 { subnetId: subnet.id, routeTableId: routes.id },
@@ -232,7 +235,29 @@ export class EdgeNetwork extends pulumi.ComponentResource {
         if (args.ssmEndpoints !== false) {
             this.createSsmEndpoints(name, args, withName);
         }
+        // S3 through a gateway endpoint (free, no NAT): the hosts read their CRLs from S3. The
+        // endpoint adds a prefix-list route to each table; the provider leaves such routes out of
+        // a table's inline `routes` ("VPC endpoint routes are handled separately",
+        // hashicorp/terraform-provider-aws internal/service/ec2/vpc_route_table*.go), so the
+        // tables do not fight it.
+        new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: vpc.id,
+                serviceName: pulumi.interpolate`com.amazonaws.${this.endpointRegion(args)}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRouteTables.map((table) => table.id),
+                tags: withName("s3"),
+            },
+            { parent: this },
+        );
         this.registerOutputs({ vpcId: this.vpcId, cidrBlock: this.cidrBlock });
+    }
+
+    private endpointRegion(args: EdgeNetworkArgs): pulumi.Output<string> {
+        return args.region !== undefined
+            ? pulumi.output(args.region)
+            : aws.getRegionOutput({}, { parent: this }).region;
     }
 
     private createSsmEndpoints(
@@ -261,10 +286,7 @@ export class EdgeNetwork extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const region =
-            args.region !== undefined
-                ? pulumi.output(args.region)
-                : aws.getRegionOutput({}, { parent: this }).region;
+        const region = this.endpointRegion(args);
         for (const service of SSM_ENDPOINT_SERVICES) {
             new aws.ec2.VpcEndpoint(
                 `${name}-${service}`,

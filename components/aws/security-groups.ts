@@ -10,6 +10,14 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    type EdgeTier,
+    EMQX_DASHBOARD_PORT,
+    EMQX_DISTRIBUTION_PORT,
+    EMQX_MQTT_PORT,
+    EMQX_RPC_PORT,
+    TIER_TAG,
+} from "./edge-ports.ts";
 
 /** Arguments of {@link EdgeSecurityGroups}. */
 export interface EdgeSecurityGroupsArgs {
@@ -22,8 +30,9 @@ export interface EdgeSecurityGroupsArgs {
     /** Who may reach the device port (IPv4 or IPv6 CIDRs); the only world-open rule of the edge. */
     readonly clientCidrs: readonly string[];
     /**
-     * EMQX port HAProxy health-checks (`check port`), default 18083 (GET /status,
-     * facts-emqx-haproxy.md §11); open from HAProxy only. 1883 is always open from HAProxy.
+     * EMQX port HAProxy health-checks (`check port`), default 1883: HAProxy checks EMQX with a
+     * PROXY LOCAL header on the MQTT port itself (infra/edge-specs.ts), so no second port opens.
+     * Another port is opened from HAProxy only (the policy pack refuses 18083 from any group).
      */
     readonly emqxHealthCheckPort?: number;
     /** Who may reach the EMQX dashboard (18083) directly; default none: SSM port forwarding only. */
@@ -32,14 +41,12 @@ export interface EdgeSecurityGroupsArgs {
     readonly tags?: Record<string, string>;
 }
 
-/** EMQX's plain MQTT listener (with proxy_protocol), reached only by HAProxy. */
-export const EMQX_MQTT_PORT = 1883;
-/** EMQX dashboard and REST API. */
-export const EMQX_DASHBOARD_PORT = 18083;
-/** Erlang distribution of node name `emqx@...` (4370 + 0, ekka_dist, facts §4). */
-export const EMQX_DISTRIBUTION_PORT = 4370;
-/** gen_rpc with port_discovery = stateless (5370 + 0, facts §4). */
-export const EMQX_RPC_PORT = 5370;
+export {
+    EMQX_DASHBOARD_PORT,
+    EMQX_DISTRIBUTION_PORT,
+    EMQX_MQTT_PORT,
+    EMQX_RPC_PORT,
+} from "./edge-ports.ts";
 
 /** Peer of a rule: a CIDR, or another (or the same) security group. */
 type RulePeer = { cidr: string } | { group: pulumi.Input<string> };
@@ -62,7 +69,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
         const ports: [string, number][] = [
             ["devicePort", args.devicePort],
             ["haproxyHealthPort", args.haproxyHealthPort],
-            ["emqxHealthCheckPort", args.emqxHealthCheckPort ?? EMQX_DASHBOARD_PORT],
+            ["emqxHealthCheckPort", args.emqxHealthCheckPort ?? EMQX_MQTT_PORT],
         ];
         for (const [key, port] of ports) {
             if (!Number.isInteger(port) || port < 1 || port > 65_535) {
@@ -82,7 +89,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
             }
         }
         const tags = args.tags ?? {};
-        const group = (tier: string, description: string) =>
+        const group = (tier: EdgeTier, description: string) =>
             new aws.ec2.SecurityGroup(
                 `${name}-${tier}`,
                 {
@@ -91,7 +98,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
                     // No inline rules: the provider then removes AWS's default allow-all egress,
                     // and every rule below is a separate resource.
                     revokeRulesOnDelete: true,
-                    tags: { ...tags, Name: `${name}-${tier}`, "mqtt-edge:tier": tier },
+                    tags: { ...tags, Name: `${name}-${tier}`, [TIER_TAG]: tier },
                 },
                 { parent: this },
             );
@@ -168,7 +175,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
         );
 
         // HAProxy -> EMQX: MQTT with PROXY v2, and the health check port.
-        const emqxHealth = args.emqxHealthCheckPort ?? EMQX_DASHBOARD_PORT;
+        const emqxHealth = args.emqxHealthCheckPort ?? EMQX_MQTT_PORT;
         egress("haproxy-out-mqtt", haproxy.id, EMQX_MQTT_PORT, { group: emqx.id }, "MQTT to EMQX");
         ingress(
             "emqx-in-mqtt",

@@ -23,6 +23,12 @@ export function validateNoCidrIngressToEmqxMqtt(
 ): void {
     const port = args.getConfig<NoCidrIngressToEmqxMqttConfig>().mqttPort ?? 1883;
     for (const permission of ingressPermissions(args.type, args.props)) {
+        if (permission.unknown.length > 0 && admitsTcpPort(permission, port)) {
+            report(
+                `${args.name} ${permission.where}: ${permission.unknown.join(", ")} not known at preview, so it may open ${port} to a CIDR; ${port} may only be reached from the HAProxy security group`,
+            );
+            continue;
+        }
         if (permission.cidrs.length > 0 && admitsTcpPort(permission, port)) {
             report(
                 `${args.name} ${permission.where}: opens ${describePorts(permission)} (includes ${port}) to ${permission.cidrs.join(", ")}; ${port} may only be reached from the HAProxy security group`,

@@ -23,14 +23,20 @@ export function validateNoWorldIngress(
 ): void {
     const allowed = args.getConfig<NoWorldIngressConfig>().worldOpenTcpPorts ?? [8883];
     for (const permission of ingressPermissions(args.type, args.props)) {
-        const world = permission.cidrs.filter(isWorldCidr);
-        if (world.length === 0) {
-            continue;
-        }
         const isAllowedDevicePort =
             ["tcp", "6"].includes(permission.protocol.toLowerCase()) &&
             permission.fromPort === permission.toPort &&
             allowed.includes(permission.fromPort);
+        if (permission.unknown.length > 0 && !isAllowedDevicePort) {
+            report(
+                `${args.name} ${permission.where}: ${permission.unknown.join(", ")} not known at preview, so it may open ${describePorts(permission)} to the world; give a literal value`,
+            );
+            continue;
+        }
+        const world = permission.cidrs.filter(isWorldCidr);
+        if (world.length === 0) {
+            continue;
+        }
         if (!isAllowedDevicePort) {
             report(
                 `${args.name} ${permission.where}: opens ${describePorts(permission)} to ${world.join(", ")}; only TCP ${allowed.join(", ")} (the device port) may be open to the world`,

@@ -70,7 +70,6 @@ describe("EdgeSecurityGroups", () => {
         assert.deepEqual(
             ruleTable(),
             [
-                "in emqx 18083 haproxy",
                 "in emqx 1883 haproxy",
                 "in emqx 4370 emqx",
                 "in emqx 5370 emqx",
@@ -82,7 +81,6 @@ describe("EdgeSecurityGroups", () => {
                 "out emqx 443 0.0.0.0/0",
                 "out emqx 5370 emqx",
                 "out emqx 80 0.0.0.0/0",
-                "out haproxy 18083 emqx",
                 "out haproxy 1883 emqx",
                 "out haproxy 443 0.0.0.0/0",
                 "out haproxy 80 0.0.0.0/0",
@@ -91,6 +89,22 @@ describe("EdgeSecurityGroups", () => {
             ].sort(),
         );
         assert.equal(await outputValue(groups.emqxGroupId), "sg-emqx-id");
+    });
+
+    test("a health check port other than 1883 opens that port from HAProxy only", async () => {
+        new EdgeSecurityGroups("sg", {
+            vpcId: "vpc-1",
+            devicePort: 8883,
+            haproxyHealthPort: 8080,
+            clientCidrs: ["198.51.100.0/24"],
+            emqxHealthCheckPort: 18083,
+        });
+        await settle();
+        const table = ruleTable();
+        assert.deepEqual(
+            table.filter((rule) => / 18083 /.test(rule)),
+            ["in emqx 18083 haproxy", "out haproxy 18083 emqx"],
+        );
     });
 
     test("admin CIDRs open the dashboard and nothing else; a 1883 health check adds no port", async () => {

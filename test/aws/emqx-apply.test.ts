@@ -32,10 +32,12 @@ const contents: Record<string, string> = {
     "sysctl.conf": "fs.nr_open = 1048576\n",
     "emqx-limits.conf": "[Service]\nLimitNOFILE=1048576\n",
 };
+// Every EMQX file is an SSM parameter (only HAProxy's CRLs are S3 objects).
+const parameterNames = files.map((file) => file.parameterName ?? "");
 const parameters = Object.fromEntries(
-    files.map((file) => [file.parameterName, contents[file.parameterName.split("/").at(-1)!]!]),
+    parameterNames.map((name) => [name, contents[name.split("/").at(-1)!]!]),
 );
-const hash = hostFilesContentHash(files.map((file) => parameters[file.parameterName]!));
+const hash = hostFilesContentHash(parameterNames.map((name) => parameters[name]!));
 
 /** A node as its bootstrap left it, then one State Manager run of the apply script. */
 const stateManagerRun = [

@@ -22,6 +22,7 @@ import { lintBash } from "./lint-script.ts";
 const { EmqxCluster } = await import("../../components/aws/emqx-cluster.ts");
 const { emqxHostFiles } = await import("../../components/aws/host-user-data.ts");
 const { emqxNodeNames } = await import("../../components/aws/emqx-node-names.ts");
+const { createEmqxCredentials } = await import("../../components/emqx-credentials.ts");
 
 const CONF =
     "cluster { discovery_strategy = static }\nlisteners.tcp.default.proxy_protocol = true\n";
@@ -205,16 +206,20 @@ describe("EmqxCluster", () => {
         assert.equal(await isSecret(emqx.configHash), true);
         assert.equal(await isSecret(emqx.dashboardPortForwardCommand), false);
         assert.equal(emqx.secretsParameterName, "/mqtt-edge/test/emqx/secrets.env");
-        const policy = JSON.parse(String(named("emqx-host-parameters").inputs.policy));
-        assert.deepEqual(
-            policy.Statement[0].Resource,
-            parameters.map(
-                (p) => `arn:aws:ssm:eu-west-1:123456789012:parameter${String(p.inputs.name)}`,
-            ),
+        const policy = JSON.parse(String(named("emqx-host-access").inputs.policy));
+        const bySid = new Map(
+            policy.Statement.map((s: { Sid: string; Resource: unknown }) => [s.Sid, s.Resource]),
         );
-        assert.deepEqual(policy.Statement[1].Resource, [
-            "arn:aws:mock:eu-west-1:123456789012:emqx-files-key",
+        assert.deepEqual(bySid.get("ReadOwnParameters"), [
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/emqx.conf",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/secrets.env",
         ]);
+        // The key the parameters are encrypted with, and no other.
+        assert.deepEqual(bySid.get("DecryptOwnParametersThroughSsm"), [
+            named("emqx-files-emqx.conf").inputs.keyId,
+        ]);
+        // Nothing of S3: the EMQX nodes have no objects.
+        assert.equal(bySid.has("ReadOwnObjects"), false);
         // The plain outputs a stack would export carry no secret.
         const plain = JSON.stringify([
             emqx.nodeNames,
@@ -222,6 +227,15 @@ describe("EmqxCluster", () => {
             await outputValue(emqx.dashboardPortForwardCommand),
         ]);
         assert.ok(!plain.includes(await outputValue(emqx.dashboardPassword)));
+    });
+
+    test("the generated Erlang cookie and dashboard password are secret outputs", async () => {
+        const parent = new pulumi.ComponentResource("test:index:Parent", "creds-parent");
+        const credentials = createEmqxCredentials("creds", parent);
+        await settle();
+        assert.equal(await isSecret(credentials.erlangCookie), true);
+        assert.equal(await isSecret(credentials.dashboardPassword), true);
+        assert.match(await outputValue(credentials.erlangCookie), /^C[A-Za-z0-9]{47}$/);
     });
 
     test("dashboard access is an SSM port-forward to node 1", async () => {

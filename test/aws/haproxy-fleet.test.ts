@@ -55,7 +55,7 @@ function fleet(
                 content: pulumi.secret(SERVER_CERT + SERVER_KEY),
                 mode: "0600",
             },
-            { key: "crl.pem", path: "/etc/haproxy/ca/crl.pem", content: CRL },
+            { key: "crl.pem", path: "/etc/haproxy/ca/crl.pem", content: CRL, store: "s3" },
         ],
         parameterPrefix: "/mqtt-edge/test/haproxy",
         ...overrides,
@@ -111,9 +111,16 @@ describe("HaproxyFleet", () => {
             "mqtt-edge:aws:ConfigSync": 1,
             "mqtt-edge:aws:RefreshWait": 1,
             "aws:kms/key:Key": 1,
-            "aws:ssm/parameter:Parameter": 3,
+            "aws:kms/keyPolicy:KeyPolicy": 1,
+            "aws:ssm/parameter:Parameter": 2,
+            "mqtt-edge:aws:HostFilesBucket": 1,
+            "aws:s3/bucket:Bucket": 1,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+            "aws:s3/bucketVersioning:BucketVersioning": 1,
+            "aws:s3/bucketPolicy:BucketPolicy": 1,
+            "aws:s3/bucketObjectv2:BucketObjectv2": 1,
             "aws:iam/role:Role": 1,
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
             "aws:iam/rolePolicy:RolePolicy": 2,
             "aws:iam/instanceProfile:InstanceProfile": 1,
             "aws:ec2/launchTemplate:LaunchTemplate": 1,
@@ -282,11 +289,11 @@ describe("HaproxyFleet", () => {
         assert.equal((poll.triggers as unknown[]).length, 1);
     });
 
-    test("files are SecureStrings under the fleet's own key, values secret; the role reads exactly them", async () => {
+    test("files are SecureStrings or S3 objects under the fleet's own key; the role reads exactly them", async () => {
         fleet(CFG);
         await settle();
         const parameters = ofType("aws:ssm/parameter:Parameter");
-        const keyArn = "arn:aws:mock:eu-west-1:123456789012:hap-files-key";
+        const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/1f68dd65efd993e8bdd79c2fb6a1d9f3";
         assert.deepEqual(
             parameters.map((p) => [
                 p.inputs.name,
@@ -297,32 +304,135 @@ describe("HaproxyFleet", () => {
             [
                 ["/mqtt-edge/test/haproxy/haproxy.cfg", "SecureString", keyArn, true],
                 ["/mqtt-edge/test/haproxy/server.pem", "SecureString", keyArn, true],
-                ["/mqtt-edge/test/haproxy/crl.pem", "SecureString", keyArn, true],
             ],
         );
-        const policy = JSON.parse(String(named("hap-host-parameters").inputs.policy));
-        assert.deepEqual(policy.Statement, [
-            {
-                Sid: "ReadOwnParameters",
-                Effect: "Allow",
-                Action: ["ssm:GetParameter"],
-                Resource: parameters.map(
-                    (p) => `arn:aws:ssm:eu-west-1:123456789012:parameter${String(p.inputs.name)}`,
-                ),
-            },
-            {
-                Sid: "DecryptOwnParameters",
-                Effect: "Allow",
-                Action: ["kms:Decrypt"],
-                Resource: [keyArn],
-            },
-        ]);
-        assert.equal(
-            named("hap-host-ssm-core").inputs.policyArn,
-            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        const object = named("hap-files-crl.pem").inputs;
+        assert.deepEqual(
+            [
+                object.bucket,
+                object.key,
+                object.serverSideEncryption,
+                object.kmsKeyId,
+                object.content,
+            ],
+            [
+                "hap-files-objects-bucket-5000394",
+                "mqtt-edge/test/haproxy/crl.pem",
+                "aws:kms",
+                keyArn,
+                CRL,
+            ],
         );
+        const parameterArns = parameters.map(
+            (p) => `arn:aws:ssm:eu-west-1:123456789012:parameter${String(p.inputs.name)}`,
+        );
+        const objects = "arn:aws:s3:::hap-files-objects-bucket-5000394/mqtt-edge/test/haproxy/*";
+        const policy = JSON.parse(String(named("hap-host-access").inputs.policy));
+        const bySid = new Map<string, { Condition?: unknown }>(
+            policy.Statement.map((s: { Sid: string }) => [s.Sid, s]),
+        );
+        assert.deepEqual(bySid.get("ReadOwnParameters"), {
+            Sid: "ReadOwnParameters",
+            Effect: "Allow",
+            Action: ["ssm:GetParameter"],
+            Resource: parameterArns,
+        });
+        assert.deepEqual(bySid.get("DecryptOwnParametersThroughSsm"), {
+            Sid: "DecryptOwnParametersThroughSsm",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: [keyArn],
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": "ssm.eu-west-1.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": parameterArns,
+                },
+            },
+        });
+        assert.deepEqual(bySid.get("ReadOwnObjects"), {
+            Sid: "ReadOwnObjects",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: [objects],
+        });
+        assert.deepEqual(bySid.get("DecryptOwnObjectsThroughS3"), {
+            Sid: "DecryptOwnObjectsThroughS3",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: [keyArn],
+            Condition: {
+                StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": objects },
+            },
+        });
+        assert.equal(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
+        const keyPolicy = JSON.parse(String(named("hap-host-key-policy").inputs.policy));
+        const roleDecrypts = keyPolicy.Statement.filter(
+            (s: { Principal: { AWS: string } }) =>
+                s.Principal.AWS === "arn:aws:iam::123456789012:role/hap-host-role",
+        );
+        assert.deepEqual(
+            roleDecrypts.map((s: { Action: string[]; Condition: unknown }) => [
+                s.Action,
+                s.Condition,
+            ]),
+            [
+                [["kms:Decrypt"], bySid.get("DecryptOwnParametersThroughSsm")?.Condition],
+                [["kms:Decrypt"], bySid.get("DecryptOwnObjectsThroughS3")?.Condition],
+            ],
+        );
+        assert.equal(named("hap-files-key").inputs.enableKeyRotation, true);
         const trust = JSON.parse(String(named("hap-host-role").inputs.assumeRolePolicy));
         assert.deepEqual(trust.Statement[0].Principal, { Service: "ec2.amazonaws.com" });
+    });
+
+    test("the CRL bucket: SSE-KMS with the fleet key and no bucket key, versioned, private, TLS only", async () => {
+        fleet(CFG);
+        await settle();
+        const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/1f68dd65efd993e8bdd79c2fb6a1d9f3";
+        const bucket = "hap-files-objects-bucket-5000394";
+        const sse = named("hap-files-objects-encryption").inputs;
+        assert.deepEqual(sse.rules, [
+            {
+                applyServerSideEncryptionByDefault: {
+                    sseAlgorithm: "aws:kms",
+                    kmsMasterKeyId: keyArn,
+                },
+                bucketKeyEnabled: false,
+            },
+        ]);
+        assert.deepEqual(named("hap-files-objects-versioning").inputs.versioningConfiguration, {
+            status: "Enabled",
+        });
+        const block = named("hap-files-objects-public-access").inputs;
+        for (const flag of [
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ]) {
+            assert.equal(block[flag], true, flag);
+        }
+        const policy = JSON.parse(String(named("hap-files-objects-tls-only").inputs.policy));
+        assert.deepEqual(policy.Statement, [
+            {
+                Sid: "DenyWithoutTls",
+                Effect: "Deny",
+                Principal: "*",
+                Action: ["s3:*"],
+                Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ]);
+        for (const instance of ofType("aws:ec2/instance:Instance")) {
+            assert.match(
+                String(instance.inputs.userData),
+                new RegExp(
+                    `^s3://${bucket}/mqtt-edge/test/haproxy/crl\\.pem /etc/haproxy/ca/crl\\.pem 0644 root:root$`,
+                    "m",
+                ),
+            );
+        }
     });
 
     test("the association targets this fleet's tag, one host at a time, with the hash of exactly the files", async () => {

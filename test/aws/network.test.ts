@@ -38,7 +38,7 @@ describe("EdgeNetwork creating a VPC", () => {
             "aws:ec2/natGateway:NatGateway": 1,
             "aws:ec2/securityGroup:SecurityGroup": 1,
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
-            "aws:ec2/vpcEndpoint:VpcEndpoint": 3,
+            "aws:ec2/vpcEndpoint:VpcEndpoint": 4,
         });
         const vpc = named("net-vpc").inputs;
         assert.equal(vpc.cidrBlock, "10.40.0.0/16");
@@ -85,7 +85,9 @@ describe("EdgeNetwork creating a VPC", () => {
     test("SSM endpoints: interface type, private DNS, private subnets, HTTPS from the VPC only", async () => {
         new EdgeNetwork("net", { availabilityZones: ["eu-west-1a", "eu-west-1b"] });
         await settle();
-        const endpoints = ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+        const endpoints = ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter(
+            (e) => e.inputs.vpcEndpointType === "Interface",
+        );
         assert.deepEqual(endpoints.map((e) => e.inputs.serviceName).sort(), [
             "com.amazonaws.eu-west-1.ec2messages",
             "com.amazonaws.eu-west-1.ssm",
@@ -102,6 +104,20 @@ describe("EdgeNetwork creating a VPC", () => {
             [https.ipProtocol, https.fromPort, https.toPort, https.cidrIpv4],
             ["tcp", 443, 443, "10.40.0.0/16"],
         );
+    });
+
+    test("S3 gateway endpoint on every private route table (the proxy subnets share them)", async () => {
+        new EdgeNetwork("net", { availabilityZones: ["eu-west-1a", "eu-west-1b"] });
+        await settle();
+        const s3 = named("net-s3").inputs;
+        assert.deepEqual(
+            [s3.serviceName, s3.vpcEndpointType, s3.routeTableIds],
+            ["com.amazonaws.eu-west-1.s3", "Gateway", ["net-private-1-id", "net-private-2-id"]],
+        );
+        const proxyTables = ofType("aws:ec2/routeTableAssociation:RouteTableAssociation")
+            .filter((a) => /^net-proxy-\d$/.test(a.name))
+            .map((a) => a.inputs.routeTableId);
+        assert.deepEqual(proxyTables, ["net-private-1-id", "net-private-2-id"]);
     });
 
     test("one NAT per zone: each private route table uses its own zone's NAT", async () => {

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { allPolicies } from "../../policy/rules/all-policies.ts";
+import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
 import { created, settle, settleAndReset } from "../aws/aws-mocks.ts";
-import { violations } from "./fake-policy-args.ts";
+import { stackViolations, violations } from "./fake-policy-args.ts";
+import { programStack } from "./program-stack.ts";
 
 const { EdgeNetwork } = await import("../../components/aws/network.ts");
 const { EdgeSecurityGroups } = await import("../../components/aws/security-groups.ts");
@@ -18,7 +19,7 @@ const { HaproxyFleet } = await import("../../components/aws/haproxy-fleet.ts");
 const { EmqxCluster } = await import("../../components/aws/emqx-cluster.ts");
 const aws = await import("@pulumi/aws");
 
-function buildEdge(): void {
+function buildEdge() {
     const network = new EdgeNetwork("dev", { availabilityZones: ["eu-west-1a", "eu-west-1b"] });
     const groups = new EdgeSecurityGroups("dev", {
         vpcId: network.vpcId,
@@ -70,12 +71,13 @@ function buildEdge(): void {
         dataVolumeGiB: 20,
         parameterPrefix: "/mqtt-edge/dev/emqx",
     });
+    return groups;
 }
 
 async function allViolations(): Promise<string[]> {
     const found: string[] = [];
     for (const resource of created) {
-        for (const policy of allPolicies) {
+        for (const policy of resourcePolicies) {
             const messages = await violations(
                 policy,
                 resource.type,
@@ -85,6 +87,10 @@ async function allViolations(): Promise<string[]> {
             );
             found.push(...messages.map((m) => `${policy.name}: ${m}`));
         }
+    }
+    for (const policy of stackPolicies) {
+        const messages = await stackViolations(policy, programStack(created));
+        found.push(...messages.map((m) => `${policy.name}: ${m}`));
     }
     return found;
 }
@@ -99,9 +105,9 @@ test("the edge as the components build it violates no policy", async () => {
 
 test("the same check reports a rule that opens 1883 to the VPC", async () => {
     await settleAndReset();
-    buildEdge();
+    const groups = buildEdge();
     new aws.vpc.SecurityGroupIngressRule("dev-oops", {
-        securityGroupId: "sg-emqx",
+        securityGroupId: groups.emqxGroupId,
         ipProtocol: "tcp",
         fromPort: 1883,
         toPort: 1883,
@@ -110,5 +116,6 @@ test("the same check reports a rule that opens 1883 to the VPC", async () => {
     await settle();
     assert.deepEqual(await allViolations(), [
         "emqx-mqtt-only-from-haproxy: dev-oops rule: opens tcp port 1883 (includes 1883) to 10.40.0.0/16; 1883 may only be reached from the HAProxy security group",
+        "emqx-ports-from-their-peers: dev-oops rule: opens tcp port 1883 (EMQX MQTT with PROXY v2, 1883) to 10.40.0.0/16; 1883 may only be reached from the haproxy group",
     ]);
 });

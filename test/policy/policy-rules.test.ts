@@ -377,7 +377,7 @@ describe("no-public-ip-on-hosts", () => {
 });
 
 describe("the pack", () => {
-    test("has a version, a nodejs runtime and the four policies, all mandatory", () => {
+    test("has a version, a nodejs runtime and its eight policies, all mandatory", () => {
         const pkg = JSON.parse(
             readFileSync(new URL("../../policy/package.json", import.meta.url), "utf8"),
         );
@@ -393,6 +393,10 @@ describe("the pack", () => {
                 ["emqx-mqtt-only-from-haproxy", "mandatory"],
                 ["no-secrets-in-user-data", "mandatory"],
                 ["no-public-ip-on-hosts", "mandatory"],
+                ["no-data-reads-on-everything", "mandatory"],
+                ["kms-keys-rotate", "mandatory"],
+                ["world-ingress-only-on-the-nlb", "mandatory"],
+                ["emqx-ports-from-their-peers", "mandatory"],
             ],
         );
         assert.match(

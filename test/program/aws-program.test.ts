@@ -10,11 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { type EdgeTier, EMQX_PORT_PEERS, TIER_TAG } from "../../components/aws/edge-ports.ts";
+import { FILES_BUCKET_PLACEHOLDER } from "../../components/aws/host-plans.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
-import { allPolicies } from "../../policy/rules/all-policies.ts";
-import { violations } from "../policy/fake-policy-args.ts";
+import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
+import { stackViolations, violations } from "../policy/fake-policy-args.ts";
+import { programStack } from "../policy/program-stack.ts";
 import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
@@ -69,6 +72,13 @@ const only = (r: ProgramRun, type: string): RecordedResource => {
     assert.equal(found.length, 1, `one ${type}`);
     return found[0]!;
 };
+const object = (r: ProgramRun, suffix: string): RecordedResource => {
+    const found = ofType(r, "aws:s3/bucketObjectv2:BucketObjectv2").filter((o) =>
+        String(o.inputs.key).endsWith(suffix),
+    );
+    assert.equal(found.length, 1, `one object ending ${suffix}`);
+    return found[0]!;
+};
 const parameter = (r: ProgramRun, suffix: string): string => {
     const found = ofType(r, "aws:ssm/parameter:Parameter").filter((p) =>
         String(p.inputs.name).endsWith(suffix),
@@ -76,6 +86,32 @@ const parameter = (r: ProgramRun, suffix: string): string => {
     assert.equal(found.length, 1, `one parameter ending ${suffix}`);
     return String(found[0]!.inputs.value);
 };
+
+/** The values of a systemd EnvironmentFile, one layer of '...' and then of "..." removed. */
+function secretsEnvValues(text: string): Record<string, string> {
+    const values: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+        if (!match) continue;
+        values[match[1] as string] = (match[2] as string)
+            .replace(/^'(.*)'$/, "$1")
+            .replace(/^"(.*)"$/, "$1");
+    }
+    return values;
+}
+
+/** The file manifest a host's user-data writes: source, path, mode, owner per line. */
+function manifestLines(userData: string) {
+    const body =
+        /files\.manifest' <<'MQTT_EDGE_EOF'\n([\s\S]*?)MQTT_EDGE_EOF/.exec(userData)?.[1] ?? "";
+    return body
+        .trim()
+        .split("\n")
+        .map((line) => {
+            const [source = "", path = "", mode = "", owner = ""] = line.split(" ");
+            return { source, path, mode, owner };
+        });
+}
 
 const awsStacks = listStacks(projectDir).filter(
     (stack) => parseEdgeConfig(readStackFile(projectDir, stack).raw).target === "aws",
@@ -171,24 +207,35 @@ for (const stack of awsStacks) {
             }
         });
 
-        test("security groups: 1883 only from HAProxy, cluster ports only inside EMQX, device port only via the NLB", () => {
+        test("security groups: each EMQX port only from its peer group, device port only via the NLB", () => {
             const ingress = ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-            const emqxGroup = ofType(r, "aws:ec2/securityGroup:SecurityGroup").find((g) =>
-                /emqx/.test(g.name),
+            // Group id -> tier, from the tier tag every edge group carries (mock ids: <name>-id).
+            const tierOfId = new Map(
+                ofType(r, "aws:ec2/securityGroup:SecurityGroup").map((g) => [
+                    `${g.name}-id`,
+                    (g.inputs.tags as Record<string, string>)[TIER_TAG],
+                ]),
             );
-            assert.ok(emqxGroup);
+            const emqxRules = new Map<number, string[]>();
             for (const rule of ingress) {
                 const from = Number(rule.inputs.fromPort);
                 const to = Number(rule.inputs.toPort);
-                const covers = (port: number) => from <= port && port <= to;
-                if (covers(1883) || covers(4370) || covers(5370) || covers(18083)) {
-                    // None of these is ever open to a CIDR, except the dashboard to admin CIDRs.
-                    if (covers(18083) && rule.inputs.cidrIpv4) {
+                const target = tierOfId.get(String(rule.inputs.securityGroupId));
+                for (const { port, fromTiers } of EMQX_PORT_PEERS) {
+                    if (from > port || port > to) continue;
+                    assert.equal(target, "emqx", `${rule.name} opens EMQX port ${port} elsewhere`);
+                    // The peer is a group of an allowed tier: no CIDR, prefix list or other group,
+                    // except the dashboard to the configured admin CIDRs.
+                    if (port === 18083 && rule.inputs.cidrIpv4 !== undefined) {
                         assert.ok(config.network.adminCidrs.includes(String(rule.inputs.cidrIpv4)));
                         continue;
                     }
-                    assert.equal(rule.inputs.cidrIpv4, undefined, `${rule.name} has a CIDR`);
-                    assert.ok(rule.inputs.referencedSecurityGroupId, `${rule.name} names a group`);
+                    const peer = tierOfId.get(String(rule.inputs.referencedSecurityGroupId));
+                    assert.ok(
+                        peer !== undefined && fromTiers.includes(peer as EdgeTier),
+                        `${rule.name}: ${port} from ${String(rule.inputs.referencedSecurityGroupId ?? rule.inputs.cidrIpv4 ?? rule.inputs.prefixListId)}`,
+                    );
+                    emqxRules.set(port, [...(emqxRules.get(port) ?? []), peer]);
                 }
                 const cidr = rule.inputs.cidrIpv4;
                 if (cidr !== undefined) {
@@ -196,6 +243,7 @@ for (const stack of awsStacks) {
                     // dashboard, and hosts inside the VPC to the SSM endpoints.
                     const allowed =
                         (from === config.nlb.devicePort &&
+                            target === "nlb" &&
                             config.network.clientCidrs.includes(String(cidr))) ||
                         (from === 18083 && config.network.adminCidrs.includes(String(cidr))) ||
                         (from === 443 && cidr === config.network.vpcCidr);
@@ -204,6 +252,10 @@ for (const stack of awsStacks) {
                 }
                 assert.notEqual(rule.inputs.ipProtocol, "-1", `${rule.name} opens all ports`);
             }
+            // And the cluster works: every peer that must reach a port can.
+            assert.deepEqual(emqxRules.get(1883), ["haproxy"]);
+            assert.deepEqual(emqxRules.get(4370), ["emqx"]);
+            assert.deepEqual(emqxRules.get(5370), ["emqx"]);
             for (const instance of ofType(r, "aws:ec2/instance:Instance")) {
                 assert.notEqual(instance.inputs.associatePublicIpAddress, true, instance.name);
             }
@@ -231,8 +283,13 @@ for (const stack of awsStacks) {
 
         test("every policy of the pack passes over every resource the program declares", async () => {
             const found: string[] = [];
+            for (const policy of stackPolicies) {
+                for (const message of await stackViolations(policy, programStack(r.resources))) {
+                    found.push(`${policy.name}: ${message}`);
+                }
+            }
             for (const resource of r.resources) {
-                for (const policy of allPolicies) {
+                for (const policy of resourcePolicies) {
                     for (const message of await violations(
                         policy,
                         resource.type,
@@ -256,13 +313,16 @@ for (const stack of awsStacks) {
             ]) {
                 if (r.outputs[key]) assert.equal(r.outputs[key]?.secret, true, `${key} is secret`);
             }
-            // The cookie and dashboard password as the hosts get them (the secrets file's values).
-            const envLines = parameter(r, "/emqx/secrets.env")
-                .split("\n")
-                .filter((l) => l.includes("="))
-                .map((l) => l.slice(l.indexOf("=") + 1).replace(/^"|"$/g, ""));
-            assert.ok(envLines.length >= 2, "cookie and password in the secrets file");
-            const forbidden = [...envLines, String(r.outputs.dashboardPassword?.value)];
+            // The cookie and dashboard password as the hosts get them: the secrets file's values,
+            // unquoted as systemd and HOCON read them ('...' around the value, "..." inside for
+            // the license key). Their shape proves the extraction found the real values.
+            const values = secretsEnvValues(parameter(r, "/emqx/secrets.env"));
+            assert.match(values.EMQX_NODE__COOKIE ?? "", /^C[A-Za-z0-9]{47}$/);
+            assert.match(values.EMQX_DASHBOARD__DEFAULT_PASSWORD ?? "", /^D[A-Za-z0-9]{47}$/);
+            const forbidden = [
+                ...Object.values(values),
+                String(r.outputs.dashboardPassword?.value),
+            ];
             const plain = Object.entries(r.outputs)
                 .filter(([, o]) => !o.secret)
                 .map(([k, o]) => `${k}=${JSON.stringify(o.value)}`);
@@ -270,15 +330,18 @@ for (const stack of awsStacks) {
                 launchUserData(r),
                 ...ofType(r, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
             ];
+            const leaks = (text: string) =>
+                /PRIVATE KEY/.test(text) || forbidden.some((secret) => text.includes(secret));
+            // The check itself catches a cookie pasted into user-data, quoted either way.
+            const cookie = values.EMQX_NODE__COOKIE ?? "";
+            assert.ok(leaks(`${userData[0]}\nEMQX_NODE__COOKIE='${cookie}'\n`));
+            assert.ok(leaks(`EMQX_NODE__COOKIE="${cookie}"`));
             for (const [where, texts] of [
                 ["plain outputs", plain],
                 ["user-data", userData],
             ] as const) {
                 for (const text of texts) {
-                    assert.doesNotMatch(text, /PRIVATE KEY/, where);
-                    for (const secret of forbidden) {
-                        assert.ok(!text.includes(secret), `a secret value appears in ${where}`);
-                    }
+                    assert.ok(!leaks(text), `a secret value appears in ${where}`);
                 }
             }
             // Parameters that hold keys or the secrets file are SecureStrings with secret values.
@@ -288,6 +351,42 @@ for (const stack of awsStacks) {
                     assert.ok(
                         p.secretInputs.includes("value"),
                         `${String(p.inputs.name)} value is secret`,
+                    );
+                }
+            }
+        });
+
+        test("every secret file on every host is 0600 root:root; other files are not writable by others", () => {
+            // A private key block, or a secret assigned a value (not a comment naming one).
+            const holdsSecret = (value: string) =>
+                /-----BEGIN [A-Z ]*PRIVATE KEY-----|^EMQX_[A-Z_]*(COOKIE|PASSWORD|KEY)=/m.test(
+                    value,
+                );
+            const secretParameters = new Set(
+                ofType(r, "aws:ssm/parameter:Parameter")
+                    .filter((p) => holdsSecret(String(p.inputs.value)))
+                    .map((p) => String(p.inputs.name)),
+            );
+            // The server key PEMs and the EMQX secrets file, at least, per host kind.
+            assert.ok([...secretParameters].some((n) => /\/haproxy\/server-.*\.pem$/.test(n)));
+            assert.ok(secretParameters.has(`/mqtt-edge/${stack}/emqx/secrets.env`));
+            for (const instance of ofType(r, "aws:ec2/instance:Instance")) {
+                const manifest = manifestLines(String(instance.inputs.userData));
+                assert.ok(manifest.length >= 2, instance.name);
+                const secrets = manifest.filter((line) => secretParameters.has(line.source));
+                assert.ok(secrets.length >= 1, `${instance.name} fetches its secret files`);
+                for (const line of secrets) {
+                    assert.deepEqual(
+                        [line.mode, line.owner],
+                        ["0600", "root:root"],
+                        `${instance.name} ${line.path}`,
+                    );
+                }
+                for (const line of manifest) {
+                    assert.equal(
+                        Number.parseInt(line.mode, 8) & 0o022,
+                        0,
+                        `${line.path} mode ${line.mode}`,
                     );
                 }
             }
@@ -304,12 +403,14 @@ for (const stack of awsStacks) {
             assert.deepEqual([...names].sort(), [...hosts].sort());
             for (const [index, instance] of instances.entries()) {
                 const hostname = names[index] as string;
-                // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>.
-                const userData = String(instance.inputs.userData).replace(
-                    /vol(-?)[0-9a-f]{17}/g,
-                    (_, dash) =>
+                // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>; the
+                // files bucket by its generated name.
+                const bucket = String(object(r, "/haproxy/crl.pem").inputs.bucket);
+                const userData = String(instance.inputs.userData)
+                    .replace(/vol(-?)[0-9a-f]{17}/g, (_, dash) =>
                         dash ? DATA_VOLUME_PLACEHOLDER : DATA_VOLUME_PLACEHOLDER.replace("-", ""),
-                );
+                    )
+                    .replaceAll(`s3://${bucket}/`, `s3://${FILES_BUCKET_PLACEHOLDER}/`);
                 assert.equal(rendered.get(`cloud-init/${hostname}.sh`), userData, hostname);
             }
         });
@@ -338,7 +439,7 @@ for (const stack of awsStacks) {
         });
 
         test("the CRLs shipped to HAProxy are built by scripts/crl.ts and verify against root and intermediate", async () => {
-            const crls = parameter(r, "/haproxy/crl.pem");
+            const crls = String(object(r, "/haproxy/crl.pem").inputs.content);
             const blocks =
                 crls.match(/-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----\n/g) ?? [];
             assert.equal(blocks.length, 2);
@@ -427,7 +528,7 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
             if (!old) continue;
             // Every run makes fresh keys and certificates, so what holds them differs anyway.
             if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
-            if (String(x.inputs.value).includes("-----BEGIN")) continue;
+            if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
             if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
         }
         // The alarms on EMQX nodes and HAProxy servers follow the node count, as does the dashboard.

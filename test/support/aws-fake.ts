@@ -92,14 +92,32 @@ export function awsResourceOutputs(
         case "aws:iam/instanceProfile:InstanceProfile":
             return { id: name, state: { ...inputs, name, arn } };
         case "aws:iam/role:Role":
-            return { id: name, state: { ...inputs, name, arn } };
+            return {
+                id: name,
+                state: { ...inputs, name, arn: `arn:aws:iam::123456789012:role/${name}` },
+            };
+        case "aws:kms/key:Key":
+            return {
+                id: hex(name, 32),
+                state: {
+                    ...inputs,
+                    keyId: hex(name, 32),
+                    arn: `arn:aws:kms:eu-west-1:123456789012:key/${hex(name, 32)}`,
+                },
+            };
         case "aws:s3/bucket:Bucket": {
-            // Like the provider: the prefix plus a unique suffix when no bucket name is given.
+            // Like the provider: the given name, the prefix plus a unique suffix, or the logical
+            // name and a random suffix.
             const bucket = String(
-                inputs.bucket ?? `${String(inputs.bucketPrefix ?? "")}${hex(name, 20)}`,
+                inputs.bucket ??
+                    (inputs.bucketPrefix !== undefined
+                        ? `${String(inputs.bucketPrefix)}${hex(name, 20)}`
+                        : `${name}-${hex(name, 7)}`),
             );
             return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` } };
         }
+        case "aws:s3/bucketObjectv2:BucketObjectv2":
+            return { id: String(inputs.key), state: { ...inputs, versionId: hex(name, 32) } };
         default:
             return { id: `${name}-id`, state: { ...inputs, arn } };
     }
@@ -108,6 +126,14 @@ export function awsResourceOutputs(
 /** Answers the AWS invokes the components make; undefined for any other token. */
 export function answerAwsInvoke(token: string): Record<string, unknown> | undefined {
     if (token === "aws:ec2/getAmi:getAmi") return { id: MOCK_AMI_ID, imageId: MOCK_AMI_ID };
+    if (token === "aws:index/getCallerIdentity:getCallerIdentity") {
+        return {
+            id: "123456789012",
+            accountId: "123456789012",
+            arn: "arn:aws:iam::123456789012:user/deployer",
+            userId: "AIDAMOCKDEPLOYER",
+        };
+    }
     if (token === "aws:index/getRegion:getRegion") {
         return { id: "eu-west-1", name: "eu-west-1", region: "eu-west-1" };
     }
