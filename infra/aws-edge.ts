@@ -22,6 +22,7 @@ import {
     HEALTH_URI,
     haproxySpecFor,
 } from "./edge-specs.ts";
+import { emqxListenerPlan } from "./emqx-listener-plan.ts";
 import { edgePkiArgs } from "./pki-args.ts";
 import type { StackConfig } from "./stack-config.ts";
 import { haproxySourceCidrs } from "./stack-files.ts";
@@ -62,6 +63,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         region: context.region,
         tags,
     });
+    const mqttPorts = emqxListenerPlan(config).ports;
     const groups = new EdgeSecurityGroups("groups", {
         vpcId: network.vpcId,
         devicePort: config.nlb.devicePort,
@@ -70,6 +72,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         // HAProxy checks EMQX with PROXY LOCAL on the MQTT port itself (edge-specs.ts), so no
         // second port is opened from HAProxy to EMQX.
         emqxHealthCheckPort: EMQX_MQTT_PORT,
+        emqxMqttPorts: {
+            first: mqttPorts[0] ?? EMQX_MQTT_PORT,
+            last: mqttPorts.at(-1) ?? EMQX_MQTT_PORT,
+        },
         dashboardAdminCidrs: config.network.adminCidrs,
         tags,
     });

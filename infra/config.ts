@@ -9,6 +9,8 @@
  * the same code path as the program.
  */
 import { z } from "zod";
+import { PORTS_PER_DESTINATION } from "../capacity/backend-ports.ts";
+import { checkCapacity } from "./config-capacity-checks.ts";
 import { checkCrossFields } from "./config-checks.ts";
 import { CONFIG_NAMESPACE, ConfigError, describeIssue, SECRET_KEYS } from "./config-errors.ts";
 import { stackSchema } from "./config-schema.ts";
@@ -66,10 +68,13 @@ export function parseEdgeConfig(
         haproxy: {
             ...parsed.haproxy,
             frontendMaxconn,
-            serverMaxconn: parsed.haproxy.serverMaxconn ?? frontendMaxconn,
+            // One server line never carries more than one source address has ports for.
+            serverMaxconn:
+                parsed.haproxy.serverMaxconn ?? Math.min(frontendMaxconn, PORTS_PER_DESTINATION),
         },
     };
     checkCrossFields(config);
+    checkCapacity(config);
     return config;
 }
 /** JSON Schema of the configuration, for the README's reference table and editors. */

@@ -6,6 +6,7 @@
  * before it is written, so no spec value can add a line, a comment or a directive.
  */
 
+import { PORTS_PER_DESTINATION } from "../capacity/backend-ports.ts";
 import type {
     HaproxyAdminFrontendSpec,
     HaproxyBackendSpec,
@@ -15,6 +16,7 @@ import type {
     HaproxyMqttsFrontendSpec,
     HaproxyProcessSpec,
     HaproxyResolversSpec,
+    HaproxyServerSpec,
     HaproxySpec,
     HaproxyTimeouts,
 } from "./haproxy-spec.ts";
@@ -313,6 +315,18 @@ function renderBackend(backend: HaproxyBackendSpec): string {
     lines.push(defaultServer.join(" "));
 
     const servers = checkList(`${field}.servers`, backend.servers, maxServers);
+    const linesPerHost = new Map<unknown, number>();
+    for (const server of servers) {
+        const host = (server as Partial<HaproxyServerSpec> | null)?.host;
+        linesPerHost.set(host, (linesPerHost.get(host) ?? 0) + 1);
+    }
+    const mostLines = Math.max(0, ...linesPerHost.values());
+    if (mostLines > 1) {
+        // Said in the file because it explains why a node appears more than once.
+        lines.push(
+            `# ${mostLines} lines per EMQX node, one per listener port: one source address opens at most ${PORTS_PER_DESTINATION} connections to one address:port`,
+        );
+    }
     const names = servers.map((server, index) => {
         const s = checkObject(`${field}.servers[${index}]`, server);
         const name = checkIdentifier(`${field}.servers[${index}].name`, s.name);
