@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseEdgeConfig } from "../infra/config.ts";
+import { capacityWarnings } from "../infra/config-capacity-checks.ts";
 import { readStackFile } from "../infra/stack-file.ts";
 import { renderStackFiles } from "../infra/stack-files.ts";
 
@@ -53,6 +54,8 @@ function main(argv: string[]): number {
         const stackFile = readStackFile(projectDir, values.stack);
         const config = parseEdgeConfig(stackFile.raw, { encryptedSecrets: stackFile.secrets });
         files = renderStackFiles(config, { stack: values.stack });
+        for (const warning of capacityWarnings(config))
+            console.error(`render: warning: ${warning}`);
     } catch (e) {
         if (e instanceof ConfigError || e instanceof Error) {
             console.error(`render: ${e.message.split("\n")[0]}`);
