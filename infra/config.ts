@@ -14,6 +14,7 @@ import { checkCapacity } from "./config-capacity-checks.ts";
 import { checkCrossFields } from "./config-checks.ts";
 import { CONFIG_NAMESPACE, ConfigError, describeIssue, SECRET_KEYS } from "./config-errors.ts";
 import { stackSchema } from "./config-schema.ts";
+import { emqxListenerPlan } from "./emqx-listener-plan.ts";
 
 export { compareVersions } from "./config-checks.ts";
 export { CONFIG_NAMESPACE, ConfigError, SECRET_KEYS } from "./config-errors.ts";
@@ -62,15 +63,22 @@ export function parseEdgeConfig(
     }
     const parsed = result.data;
     const frontendMaxconn = parsed.haproxy.frontendMaxconn ?? parsed.haproxy.maxconn;
+    const listeners = emqxListenerPlan(parsed);
     const config: EdgeConfig = {
         ...parsed,
         ...encrypted,
         haproxy: {
             ...parsed.haproxy,
             frontendMaxconn,
-            // One server line never carries more than one source address has ports for.
+            // One server line never carries more than one source address has ports for, nor
+            // more than the EMQX listener it reaches accepts.
             serverMaxconn:
-                parsed.haproxy.serverMaxconn ?? Math.min(frontendMaxconn, PORTS_PER_DESTINATION),
+                parsed.haproxy.serverMaxconn ??
+                Math.min(
+                    frontendMaxconn,
+                    PORTS_PER_DESTINATION,
+                    listeners.maxConnectionsPerListener,
+                ),
         },
     };
     checkCrossFields(config);

@@ -150,6 +150,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
         backend: {
             balance: h.balance,
             servers: emqxServerLines(config),
+            linesPerNode: emqxListenerPlan(config).listenersPerNode,
             serverDefaults: {
                 checkIntervalMs: seconds(h.checkIntervalSeconds),
                 downCheckIntervalMs: seconds(h.checkDownIntervalSeconds),

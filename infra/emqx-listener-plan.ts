@@ -10,7 +10,13 @@ import {
     listenersNeeded,
     MAX_EMQX_MQTT_LISTENERS,
 } from "../capacity/backend-ports.ts";
-import type { EdgeConfig } from "./config.ts";
+
+/** What the plan depends on: HAProxy's maxconn, the nodes, their spare count and capacity. */
+export interface ListenerPlanInput {
+    readonly haproxy: { readonly maxconn: number };
+    readonly emqx: { readonly nodes: number; readonly maxConnections: number };
+    readonly capacity: { readonly spareHosts: number };
+}
 
 /** The MQTT listeners of every EMQX node. */
 export interface EmqxListenerPlan {
@@ -25,9 +31,7 @@ export interface EmqxListenerPlan {
 }
 
 /** Listeners per node the configuration needs, before the cap (the checks refuse above it). */
-export function emqxListenersNeeded(
-    config: Pick<EdgeConfig, "haproxy" | "emqx" | "capacity">,
-): number {
+export function emqxListenersNeeded(config: ListenerPlanInput): number {
     return listenersNeeded({
         maxconn: config.haproxy.maxconn,
         emqxNodes: config.emqx.nodes,
@@ -35,9 +39,7 @@ export function emqxListenersNeeded(
     });
 }
 
-export function emqxListenerPlan(
-    config: Pick<EdgeConfig, "haproxy" | "emqx" | "capacity">,
-): EmqxListenerPlan {
+export function emqxListenerPlan(config: ListenerPlanInput): EmqxListenerPlan {
     const listenersPerNode = Math.min(emqxListenersNeeded(config), MAX_EMQX_MQTT_LISTENERS);
     const ports = emqxMqttPorts(listenersPerNode);
     return {

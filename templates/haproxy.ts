@@ -16,7 +16,6 @@ import type {
     HaproxyMqttsFrontendSpec,
     HaproxyProcessSpec,
     HaproxyResolversSpec,
-    HaproxyServerSpec,
     HaproxySpec,
     HaproxyTimeouts,
 } from "./haproxy-spec.ts";
@@ -315,17 +314,14 @@ function renderBackend(backend: HaproxyBackendSpec): string {
     lines.push(defaultServer.join(" "));
 
     const servers = checkList(`${field}.servers`, backend.servers, maxServers);
-    const linesPerHost = new Map<unknown, number>();
-    for (const server of servers) {
-        const host = (server as Partial<HaproxyServerSpec> | null)?.host;
-        linesPerHost.set(host, (linesPerHost.get(host) ?? 0) + 1);
-    }
-    const mostLines = Math.max(0, ...linesPerHost.values());
-    if (mostLines > 1) {
-        // Said in the file because it explains why a node appears more than once.
-        lines.push(
-            `# ${mostLines} lines per EMQX node, one per listener port: one source address opens at most ${PORTS_PER_DESTINATION} connections to one address:port`,
-        );
+    if (backend.linesPerNode !== undefined) {
+        const perNode = checkInteger(`${field}.linesPerNode`, backend.linesPerNode, 1, maxServers);
+        if (perNode > 1) {
+            // Said in the file because it explains why each node appears more than once.
+            lines.push(
+                `# ${perNode} lines per EMQX node, one per listener port: one source address opens at most ${PORTS_PER_DESTINATION} connections to one address:port`,
+            );
+        }
     }
     const names = servers.map((server, index) => {
         const s = checkObject(`${field}.servers[${index}]`, server);

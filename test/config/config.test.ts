@@ -70,18 +70,18 @@ const badConfigs: Array<[string, Record<string, unknown>, string, string]> = [
     ],
     [
         "server maxconn above EMQX limit",
-        { emqx: { maxConnections: 1000 } },
+        { haproxy: { serverMaxconn: 2000 }, emqx: { maxConnections: 1000 } },
         "haproxy.serverMaxconn",
-        "64512",
+        "2000",
     ],
     [
         "server maxconn above one of several EMQX listeners",
         {
-            haproxy: { maxconn: 250_000, instanceType: "r7i.large" },
+            haproxy: { maxconn: 250_000, serverMaxconn: 60_000, instanceType: "r7i.large" },
             emqx: { maxConnections: 100_000 },
         },
         "haproxy.serverMaxconn",
-        "64512",
+        "60000",
     ],
     [
         "unbounded queue with too few slots",
