@@ -1,10 +1,10 @@
 /**
  * The capacity model applied to a validated stack configuration: per-host figures against the
- * configured sizes, what the fleet holds, and the smallest fleets for a target. Pure: the figures
- * come in as an argument (capacity/figures.ts reads them).
+ * configured sizes, what the fleet holds, and the smallest fleets for a target. Pure once the
+ * figures are given (capacity/figures.ts reads them; fleetDeviceCapacity does so by default).
  */
 import type { EdgeConfig } from "../infra/config.ts";
-import type { CapacityFigures } from "./figures.ts";
+import { type CapacityFigures, loadCapacityFigures } from "./figures.ts";
 import { type InstanceFacts, instanceTable } from "./instance-types.ts";
 import {
     type EmqxNodeCapacity,
@@ -106,9 +106,13 @@ function emqxNode(config: CapacityConfig, f: CapacityFigures): EmqxNodeCapacity 
 /**
  * Devices the fleet holds with every host up: the lower of the HAProxy fleet (each host limited by
  * maxconn, memory and backend ports) and the EMQX cluster (each node by max_connections and
- * memory). For alarms: a connection count near this is a fleet near its limit.
+ * memory). For alarms: a connection count near this is a fleet near its limit. Reads the
+ * committed figures unless given others.
  */
-export function fleetDeviceCapacity(config: CapacityConfig, f: CapacityFigures): number {
+export function fleetDeviceCapacity(
+    config: CapacityConfig,
+    f: CapacityFigures = loadCapacityFigures(),
+): number {
     const host = haproxyHost(config, f, 0, config.capacity.stormSeconds);
     const node = emqxNode(config, f);
     return Math.min(config.haproxy.instances * host.devices, config.emqx.nodes * node.connections);

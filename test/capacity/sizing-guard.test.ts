@@ -4,9 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { loadCapacityFigures } from "../../capacity/figures.ts";
+import { fleetDeviceCapacity } from "../../capacity/stack-capacity.ts";
 import { ConfigError, parseEdgeConfig } from "../../infra/config.ts";
 import { capacityWarnings } from "../../infra/config-capacity-checks.ts";
 import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
+import { readStackFile } from "../../infra/stack-file.ts";
+
+const projectDir = new URL("../../", import.meta.url).pathname;
 
 function refusal(raw: Record<string, unknown>): string {
     try {
@@ -148,5 +153,28 @@ describe("EMQX listener plan", () => {
         assert.deepEqual(two.ports, [1883, 1884]);
         assert.deepEqual(two.names, ["default", "haproxy2"]);
         assert.equal(two.maxConnectionsPerListener, 125_000);
+    });
+});
+
+describe("fleetDeviceCapacity (what the alarms compare with)", () => {
+    test("the lower of the HAProxy fleet and the EMQX cluster, every host up", () => {
+        const dev = parseEdgeConfig(readStackFile(projectDir, "dev").raw);
+        assert.equal(fleetDeviceCapacity(dev), 3 * 250_000);
+        const fewerNodes = parseEdgeConfig({
+            haproxy: { instances: 3, maxconn: 100_000 },
+            emqx: { nodes: 2, maxConnections: 120_000 },
+        });
+        assert.equal(fleetDeviceCapacity(fewerNodes), 2 * 120_000);
+        const fewerHosts = parseEdgeConfig({ haproxy: { instances: 1, maxconn: 50_000 } });
+        assert.equal(fleetDeviceCapacity(fewerHosts), 50_000);
+    });
+
+    test("memory binds when the figures say a host holds less than maxconn", () => {
+        const c = parseEdgeConfig({ haproxy: { instances: 2, maxconn: 100_000 } });
+        const f = loadCapacityFigures();
+        const heavier = { ...f, haproxyKiBPerDevice: 2 * f.haproxyKiBPerDevice };
+        const held = fleetDeviceCapacity(c, heavier);
+        assert.ok(held < 2 * 100_000, String(held));
+        assert.equal(held % 2, 0, "two equal hosts");
     });
 });
