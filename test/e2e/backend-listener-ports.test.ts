@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { endAllMqttDevices } from "../../local-edge/mqtt-device.ts";
+import { waitFor } from "../../local-edge/wait-for.ts";
 import { connectFleet, type FleetDevice } from "./harness/device-fleet.ts";
 import { EdgeHarness } from "./harness/edge-harness.ts";
-import { endAllMqttDevices } from "./harness/mqtt-device.ts";
-import { waitFor } from "./harness/wait-for.ts";
 
 const edges: EdgeHarness[] = [];
 

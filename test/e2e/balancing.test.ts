@@ -4,11 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { acceptQueueLength } from "../../local-edge/loopback-endpoints.ts";
+import {
+    attemptMqttConnect,
+    endAllMqttDevices,
+    endMqttDevice,
+} from "../../local-edge/mqtt-device.ts";
+import { waitFor } from "../../local-edge/wait-for.ts";
 import { brokerOf, connectFleet, fleetDeviceOptions, spreadOf } from "./harness/device-fleet.ts";
 import { EdgeHarness } from "./harness/edge-harness.ts";
-import { acceptQueueLength } from "./harness/loopback-endpoints.ts";
-import { attemptMqttConnect, endAllMqttDevices, endMqttDevice } from "./harness/mqtt-device.ts";
-import { waitFor } from "./harness/wait-for.ts";
 
 const edges: EdgeHarness[] = [];
 

@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import type { BrokerConnection } from "./harness/broker-stand-ins.ts";
+import type { BrokerConnection } from "../../local-edge/broker-stand-ins.ts";
+import {
+    attemptMqttConnect,
+    connectMqttDevice,
+    endAllMqttDevices,
+    endMqttDevice,
+    type MqttDeviceOptions,
+} from "../../local-edge/mqtt-device.ts";
+import { waitFor } from "../../local-edge/wait-for.ts";
 import { CertificateSwapRelay } from "./harness/certificate-swap-relay.ts";
 import { EDGE_SERVER_NAME, EdgeHarness } from "./harness/edge-harness.ts";
 import type { DeviceCredentials } from "./harness/edge-pki.ts";
@@ -17,17 +25,9 @@ import {
     startMosquittoSubscriber,
 } from "./harness/mosquitto-device.ts";
 import {
-    attemptMqttConnect,
-    connectMqttDevice,
-    endAllMqttDevices,
-    endMqttDevice,
-    type MqttDeviceOptions,
-} from "./harness/mqtt-device.ts";
-import {
     createSelfSignedDevice,
     TestCertificateAuthority,
 } from "./harness/test-certificate-authority.ts";
-import { waitFor } from "./harness/wait-for.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

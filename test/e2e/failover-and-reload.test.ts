@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import type { MqttClient } from "mqtt";
+import { endAllMqttDevices } from "../../local-edge/mqtt-device.ts";
+import { waitFor } from "../../local-edge/wait-for.ts";
 import type { HaproxyHealthCheck } from "../../templates/haproxy-spec.ts";
 import { brokerOf, connectFleet, spreadOf } from "./harness/device-fleet.ts";
 import { EdgeHarness } from "./harness/edge-harness.ts";
-import { endAllMqttDevices } from "./harness/mqtt-device.ts";
-import { waitFor } from "./harness/wait-for.ts";
 
 const edges: EdgeHarness[] = [];
 

@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
-import { fleetDeviceOptions } from "./harness/device-fleet.ts";
-import { EdgeHarness } from "./harness/edge-harness.ts";
 import {
     attemptMqttConnect,
     connectMqttDevice,
     endAllMqttDevices,
     endMqttDevice,
-} from "./harness/mqtt-device.ts";
-import { encodeProxyV2Header } from "./harness/proxy-v2-header.ts";
+} from "../../local-edge/mqtt-device.ts";
+import { encodeProxyV2Header } from "../../local-edge/proxy-v2-header.ts";
+import { fleetDeviceOptions } from "./harness/device-fleet.ts";
+import { EdgeHarness } from "./harness/edge-harness.ts";
 
 let edge: EdgeHarness;
 

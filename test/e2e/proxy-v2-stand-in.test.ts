@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
-import { BrokerStandIns } from "./harness/broker-stand-ins.ts";
-import { LoopbackAddressPool } from "./harness/loopback-endpoints.ts";
+import { BrokerStandIns } from "../../local-edge/broker-stand-ins.ts";
+import { LoopbackAddressPool } from "../../local-edge/loopback-endpoints.ts";
 import {
     encodeProxyV2Header,
     PROXY_V2_SIGNATURE,
     parseProxyV2Header,
-} from "./harness/proxy-v2-header.ts";
-import { waitFor } from "./harness/wait-for.ts";
+} from "../../local-edge/proxy-v2-header.ts";
+import { waitFor } from "../../local-edge/wait-for.ts";
 
 function tlv(type: number, value: Buffer): Buffer {
     const header = Buffer.alloc(3);

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { fleetDeviceOptions } from "./harness/device-fleet.ts";
-import { EdgeHarness } from "./harness/edge-harness.ts";
 import {
     attemptMqttConnect,
     connectMqttDevice,
     endAllMqttDevices,
     endMqttDevice,
-} from "./harness/mqtt-device.ts";
+} from "../../local-edge/mqtt-device.ts";
+import { fleetDeviceOptions } from "./harness/device-fleet.ts";
+import { EdgeHarness } from "./harness/edge-harness.ts";
 
 let edge: EdgeHarness;
 

@@ -3,10 +3,10 @@
  * broker stand-ins' records say which broker each one landed on.
  */
 import type { MqttClient } from "mqtt";
-import type { BrokerConnection } from "./broker-stand-ins.ts";
+import type { BrokerConnection } from "../../../local-edge/broker-stand-ins.ts";
+import { connectMqttDevice, type MqttDeviceOptions } from "../../../local-edge/mqtt-device.ts";
 import { EDGE_SERVER_NAME, type EdgeHarness } from "./edge-harness.ts";
 import type { DeviceCredentials } from "./edge-pki.ts";
-import { connectMqttDevice, type MqttDeviceOptions } from "./mqtt-device.ts";
 
 /** A connected device and where it landed. */
 export interface FleetDevice {

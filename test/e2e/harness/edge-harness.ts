@@ -9,13 +9,16 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { BrokerStandIns } from "../../../local-edge/broker-stand-ins.ts";
+import {
+    forgetTemporaryDirectory,
+    registerTemporaryDirectory,
+} from "../../../local-edge/emergency-cleanup.ts";
+import { HaproxyProcess } from "../../../local-edge/haproxy-process.ts";
+import { findFreePort, LoopbackAddressPool } from "../../../local-edge/loopback-endpoints.ts";
 import { haproxyBackendName, renderHaproxyCfg } from "../../../templates/haproxy.ts";
 import type { HaproxySpec } from "../../../templates/haproxy-spec.ts";
-import { BrokerStandIns } from "./broker-stand-ins.ts";
 import { EdgePki } from "./edge-pki.ts";
-import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergency-cleanup.ts";
-import { HaproxyProcess } from "./haproxy-process.ts";
-import { findFreePort, LoopbackAddressPool } from "./loopback-endpoints.ts";
 
 /** What a test may choose about its edge. */
 export interface EdgeOptions {

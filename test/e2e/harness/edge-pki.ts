@@ -18,12 +18,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import {
+    forgetTemporaryDirectory,
+    registerTemporaryDirectory,
+} from "../../../local-edge/emergency-cleanup.ts";
 import { type IssuingCa, loadIssuingCa } from "../../../pki/ca.ts";
 import { buildCrl, crlNumberFor, crlThisUpdate, crlWindow } from "../../../pki/crl.ts";
 import { issueDeviceCertificate } from "../../../pki/issue.ts";
 import { defaultDeviceKeySpec } from "../../../pki/keys.ts";
 import type { RevocationEntry } from "../../../pki/revocations.ts";
-import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergency-cleanup.ts";
 import { pkiComponentChain } from "./pki-component-chain.ts";
 import {
     type IssuedCertificate,

@@ -5,8 +5,8 @@
  * group and is killed in teardown through {@link endAllMosquittoProcesses}.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { forgetProcessGroup, registerProcessGroup } from "../../../local-edge/emergency-cleanup.ts";
 import type { DeviceCredentials } from "./edge-pki.ts";
-import { forgetProcessGroup, registerProcessGroup } from "./emergency-cleanup.ts";
 
 /** Connection settings shared by mosquitto_sub and mosquitto_pub. */
 export interface MosquittoDeviceOptions {

@@ -7,8 +7,15 @@ import { readFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { checkServerIdentity, connect as connectTls, type SecureVersion } from "node:tls";
 import { MqttClient } from "mqtt";
-import type { DeviceCredentials } from "./edge-pki.ts";
 import { encodeProxyV2Header, type ProxyV2Endpoints } from "./proxy-v2-header.ts";
+
+/** A device's certificate and key as PEM text. */
+export interface DeviceTlsCredentials {
+    /** Device certificate PEM (the chain up to the device intermediate may follow it). */
+    certificatePem: string;
+    /** Its private key PEM. Secret: never print it. */
+    privateKeyPem: string;
+}
 
 /** How one device reaches the edge. */
 export interface MqttDeviceOptions {
@@ -21,7 +28,7 @@ export interface MqttDeviceOptions {
     /** PEM file of the CA that signs the server certificate. */
     caPath: string;
     /** Client certificate and key; omit to present none. */
-    credentials?: Pick<DeviceCredentials, "certificatePem" | "privateKeyPem">;
+    credentials?: DeviceTlsCredentials;
     /** MQTT client id. */
     clientId: string;
     /** Sends this PROXY v2 header before the TLS handshake (NLB proxy_protocol_v2). */

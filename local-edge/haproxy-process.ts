@@ -18,6 +18,8 @@ export interface HaproxyLaunch {
     statsSocketPath: string;
     /** Path for the master CLI socket (`-S`), used to see when a reload finished. */
     masterSocketPath: string;
+    /** Pins the master and its workers to this CPU (`taskset -c`, which execs HAProxy). */
+    cpu?: number;
 }
 
 /** One row of `show servers state <backend>`. */
@@ -59,9 +61,22 @@ export class HaproxyProcess {
      * in the foreground so the harness owns it, `-S` opens the master CLI.
      */
     static async start(launch: HaproxyLaunch, deadlineMs = 15_000): Promise<HaproxyProcess> {
+        const haproxyArgs = [
+            "-W",
+            "-db",
+            "-f",
+            launch.configPath,
+            "-S",
+            `${launch.masterSocketPath},mode,600`,
+        ];
+        // taskset execs HAProxy, so the pid (and the process group) stay HAProxy's own.
+        const [command, args] =
+            launch.cpu === undefined
+                ? ["haproxy", haproxyArgs]
+                : ["taskset", ["-c", String(launch.cpu), "haproxy", ...haproxyArgs]];
         const child = spawn(
-            "haproxy",
-            ["-W", "-db", "-f", launch.configPath, "-S", `${launch.masterSocketPath},mode,600`],
+            command,
+            args,
             // Own process group: teardown kills master and workers together with kill(-pgid).
             { detached: true, stdio: ["ignore", "pipe", "pipe"] },
         );
