@@ -1,11 +1,12 @@
 /**
  * The sizing guard: refuses a stack whose hosts cannot hold what it configures, before anything is
  * declared or rendered, one line per refusal naming the key to change (capacity/ holds the model).
- * The reconnect storm is only a warning: a slower reconnect is not an outage.
+ * The reconnect storm and a missed capacity.targetDevices are only warnings: a slower reconnect
+ * is not an outage, and a smaller copy of a stack is legitimate.
  */
 import { MAX_EMQX_MQTT_LISTENERS, PORTS_PER_DESTINATION } from "../capacity/backend-ports.ts";
 import { type CapacityFigures, loadCapacityFigures } from "../capacity/figures.ts";
-import { instanceFacts, stackCapacity } from "../capacity/stack-capacity.ts";
+import { instanceFacts, type StackCapacity, stackCapacity } from "../capacity/stack-capacity.ts";
 import type { EdgeConfig } from "./config.ts";
 import { fail } from "./config-errors.ts";
 import { emqxListenerPlan, emqxListenersNeeded } from "./emqx-listener-plan.ts";
@@ -72,23 +73,6 @@ function checkAwsSizes(c: EdgeConfig, f: CapacityFigures): void {
             `a ${node.instanceType} holds about ${thousands(node.memoryConnectionLimit)} connections (${kib(f.emqxKiBPerConnection)} each in ${node.memoryGiB} GiB, ${f.osReserveKiB / 1024} MiB kept for the OS); raise emqx.instanceType or lower maxConnections`,
         );
     }
-    const target = c.capacity.targetDevices;
-    if (target === undefined) return;
-    const spare = c.capacity.spareHosts;
-    if (model.haproxyFleetDevicesSpareDown < target) {
-        fail(
-            "capacity.targetDevices",
-            target,
-            `the HAProxy fleet holds ${model.haproxyFleetDevicesSpareDown} devices with ${spare} of ${c.haproxy.instances} hosts lost (${host?.devices} per host, limited by ${host?.bindingLimit}); raise haproxy.instances, haproxy.maxconn or haproxy.instanceType (npm run capacity)`,
-        );
-    }
-    if (model.emqxClusterConnectionsSpareDown < target) {
-        fail(
-            "capacity.targetDevices",
-            target,
-            `the EMQX cluster holds ${model.emqxClusterConnectionsSpareDown} connections with ${spare} of ${c.emqx.nodes} nodes lost (${node?.connections} per node, limited by ${node?.bindingLimit}); raise emqx.nodes, emqx.maxConnections or emqx.instanceType (npm run capacity)`,
-        );
-    }
 }
 
 /** Refuses sizes the hosts cannot hold. Throws ConfigError with one line. */
@@ -97,10 +81,37 @@ export function checkCapacity(c: EdgeConfig, figures?: CapacityFigures): void {
     if (c.target === "aws") checkAwsSizes(c, figures ?? loadCapacityFigures());
 }
 
-/** Sizing warnings for a valid configuration (the reconnect storm); empty when none. */
+/**
+ * Sizing warnings for a valid configuration, one line each; empty when none. A stated target the
+ * fleet misses is a warning, not a refusal: a smaller copy of a stack (a load test) is legitimate,
+ * and every host still holds what it is configured for.
+ */
 export function capacityWarnings(c: EdgeConfig, figures?: CapacityFigures): string[] {
     if (c.target !== "aws") return [];
-    return stackCapacity(c, figures ?? loadCapacityFigures()).warnings.map(
-        (w) => `mqtt-edge:capacity.stormSeconds = ${c.capacity.stormSeconds}: ${w}`,
-    );
+    const model = stackCapacity(c, figures ?? loadCapacityFigures());
+    const warnings = targetShortfalls(c, model);
+    for (const w of model.warnings) {
+        warnings.push(`mqtt-edge:capacity.stormSeconds = ${c.capacity.stormSeconds}: ${w}`);
+    }
+    return warnings;
+}
+
+function targetShortfalls(c: EdgeConfig, model: StackCapacity): string[] {
+    const target = c.capacity.targetDevices;
+    if (target === undefined) return [];
+    const spare = c.capacity.spareHosts;
+    const host = model.haproxyHosts[0];
+    const node = model.emqxNodes[0];
+    const shortfalls: string[] = [];
+    if (model.haproxyFleetDevicesSpareDown < target) {
+        shortfalls.push(
+            `mqtt-edge:capacity.targetDevices = ${target}: the HAProxy fleet holds ${model.haproxyFleetDevicesSpareDown} devices with ${spare} of ${c.haproxy.instances} hosts lost (${host?.devices} per host, limited by ${host?.bindingLimit}); raise haproxy.instances, haproxy.maxconn or haproxy.instanceType (npm run capacity)`,
+        );
+    }
+    if (model.emqxClusterConnectionsSpareDown < target) {
+        shortfalls.push(
+            `mqtt-edge:capacity.targetDevices = ${target}: the EMQX cluster holds ${model.emqxClusterConnectionsSpareDown} connections with ${spare} of ${c.emqx.nodes} nodes lost (${node?.connections} per node, limited by ${node?.bindingLimit}); raise emqx.nodes, emqx.maxConnections or emqx.instanceType (npm run capacity)`,
+        );
+    }
+    return shortfalls;
 }

@@ -24,7 +24,7 @@ export const capacitySchema = z
         targetDevices: count(1, 100_000_000)
             .optional()
             .describe(
-                "Devices the stack is sized for: the HAProxy fleet and the EMQX cluster must hold them with capacity.spareHosts of each lost (npm run capacity).",
+                "Devices the stack is sized for: a warning when the HAProxy fleet or the EMQX cluster cannot hold them with capacity.spareHosts of each lost (npm run capacity).",
             ),
         stormSeconds: count(10, 86_400)
             .default(300)
