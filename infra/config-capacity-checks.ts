@@ -62,7 +62,7 @@ function checkAwsSizes(c: EdgeConfig, f: CapacityFigures): void {
         fail(
             "haproxy.maxconn",
             c.haproxy.maxconn,
-            `a ${host.instanceType} holds about ${thousands(host.memoryDeviceLimit)} devices (${kib(f.haproxyKiBPerDevice)} HAProxy + ${kib(f.kernelKiBPerDevice)} kernel each in ${host.memoryGiB} GiB, ${f.osReserveKiB / 1024} MiB kept for the OS); raise haproxy.instanceType or lower maxconn`,
+            `a ${host.instanceType} has memory for about ${thousands(host.memoryDeviceLimit)} devices (${kib(f.haproxyKiBPerDevice)} HAProxy + ${kib(f.kernelKiBPerDevice)} kernel each in ${host.memoryGiB} GiB, ${f.osReserveKiB / 1024} MiB kept for the OS); raise haproxy.instanceType or lower maxconn`,
         );
     }
     const node = model.emqxNodes[0];
@@ -70,7 +70,7 @@ function checkAwsSizes(c: EdgeConfig, f: CapacityFigures): void {
         fail(
             "emqx.maxConnections",
             c.emqx.maxConnections,
-            `a ${node.instanceType} holds about ${thousands(node.memoryConnectionLimit)} connections (${kib(f.emqxKiBPerConnection)} each in ${node.memoryGiB} GiB, ${f.osReserveKiB / 1024} MiB kept for the OS); raise emqx.instanceType or lower maxConnections`,
+            `a ${node.instanceType} has memory for about ${thousands(node.memoryConnectionLimit)} connections (${kib(f.emqxKiBPerConnection)} each in ${node.memoryGiB} GiB, ${f.osReserveKiB / 1024} MiB kept for the OS); raise emqx.instanceType or lower maxConnections`,
         );
     }
 }

@@ -106,7 +106,7 @@ const haproxySchema = z
         maxconn: int(1, 4_000_000)
             .default(100_000)
             .describe(
-                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType holds (a c7i.large about 106000; the seed's 500000 needs about 16.5 GiB).",
+                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (a c7i.large about 105000; the seed's 500000 needs about 16.5 GiB).",
             ),
         frontendMaxconn: int(1, 4_000_000)
             .optional()

@@ -128,7 +128,7 @@ describe("npm run render and the guard", () => {
                     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
                     assert.match(
                         result.stderr,
-                        /^render: mqtt-edge:haproxy\.maxconn = 500000: a c7i\.large holds about \d+ devices \(24\.3 KiB HAProxy \+ 9\.8 KiB kernel each in 4 GiB/,
+                        /^render: mqtt-edge:haproxy\.maxconn = 500000: a c7i\.large has memory for about \d+ devices \(24\.3 KiB HAProxy \+ 9\.8 KiB kernel each in 4 GiB/,
                     );
                 },
             );

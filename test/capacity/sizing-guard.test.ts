@@ -29,7 +29,7 @@ describe("sizing guard", () => {
         const message = refusal({ haproxy: { maxconn: 500_000, instanceType: "c7i.large" } });
         assert.match(
             message,
-            /^mqtt-edge:haproxy\.maxconn = 500000: a c7i\.large holds about 10\d000 devices \(24\.3 KiB HAProxy \+ 9\.8 KiB kernel each in 4 GiB, 512 MiB kept for the OS\); raise haproxy\.instanceType or lower maxconn$/,
+            /^mqtt-edge:haproxy\.maxconn = 500000: a c7i\.large has memory for about 10\d000 devices \(24\.3 KiB HAProxy \+ 9\.8 KiB kernel each in 4 GiB, 512 MiB kept for the OS\); raise haproxy\.instanceType or lower maxconn$/,
         );
     });
 
@@ -43,7 +43,7 @@ describe("sizing guard", () => {
         const message = refusal({ emqx: { maxConnections: 1_000_000 } });
         assert.match(
             message,
-            /^mqtt-edge:emqx\.maxConnections = 1000000: a c7i\.xlarge holds about 41\d000 connections \(18\.9 KiB each in 8 GiB, 512 MiB kept for the OS\); raise emqx\.instanceType or lower maxConnections$/,
+            /^mqtt-edge:emqx\.maxConnections = 1000000: a c7i\.xlarge has memory for about 41\d000 connections \(18\.9 KiB each in 8 GiB, 512 MiB kept for the OS\); raise emqx\.instanceType or lower maxConnections$/,
         );
     });
 
