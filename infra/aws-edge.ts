@@ -4,8 +4,12 @@
  * component, every file comes from a template.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { fleetDeviceCapacity } from "../capacity/stack-capacity.ts";
+import { EdgeAlarms } from "../components/aws/alarms.ts";
+import { EdgeDashboard } from "../components/aws/dashboard.ts";
 import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
 import { HaproxyFleet } from "../components/aws/haproxy-fleet.ts";
+import { HostMetrics } from "../components/aws/host-metrics.ts";
 import { EdgeNetwork } from "../components/aws/network.ts";
 import { DeviceNlb } from "../components/aws/nlb.ts";
 import { EdgePrivateZone } from "../components/aws/private-zone.ts";
@@ -13,7 +17,7 @@ import { EdgeSecurityGroups } from "../components/aws/security-groups.ts";
 import { Pki } from "../components/pki.ts";
 import { renderEmqxConf } from "../templates/emqx.ts";
 import { renderHaproxyCfg } from "../templates/haproxy.ts";
-import { awsHostPlans, type HaproxyFileSource } from "./aws-hosts.ts";
+import { awsHostPlans, type HaproxyFileSource, hostMetricsDestination } from "./aws-hosts.ts";
 import { edgeCrls } from "./edge-crls.ts";
 import {
     EMQX_MQTT_PORT,
@@ -140,6 +144,14 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
                 return crls.pem;
         }
     };
+    // Where the hosts' CloudWatch agents write, and the permissions that go with it.
+    const hostMetrics = config.alarms.hostAgent
+        ? new HostMetrics("metrics", { ...hostMetricsDestination(context.stack), tags })
+        : undefined;
+    const agentRoleStatements = hostMetrics
+        ? { extraRoleStatements: hostMetrics.agentStatements }
+        : {};
+
     const haproxy = new HaproxyFleet("haproxy", {
         ...plans.haproxy,
         instanceType: config.haproxy.instanceType,
@@ -153,6 +165,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
             content: contentOf(source),
         })),
         zone: { zoneId: zone.zoneId, zoneName: zone.zoneName },
+        ...agentRoleStatements,
         tags,
     });
 
@@ -171,7 +184,41 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         ...(secrets.emqxLicenseKey ? { licenseKey: secrets.emqxLicenseKey } : {}),
         dataVolumeGiB: config.emqx.dataVolumeGiB,
         ...(config.emqx.discovery === "dns" ? { discoverySrvName: emqxDiscoveryName(config) } : {}),
+        ...agentRoleStatements,
         tags,
+    });
+
+    // Alarms and the dashboard read the same definitions (components/aws/alarm-definitions.ts).
+    const alarmSources = {
+        loadBalancerArnSuffix: nlb.arnSuffix,
+        targetGroupArnSuffix: nlb.targetGroupArnSuffix,
+        hostNamespace: hostMetricsDestination(context.stack).namespace,
+    };
+    const alarmThresholds = {
+        desiredHaproxyHosts: config.haproxy.instances,
+        unhealthyMinutes: config.alarms.unhealthyMinutes,
+        // What the capacity model says the fleet holds (the lower of HAProxy and EMQX).
+        fleetDeviceCapacity: fleetDeviceCapacity(config),
+        capacityPercent: config.alarms.capacityPercent,
+        emqxNodes: config.emqx.nodes,
+        emqxServerLines: config.emqx.nodes * mqttPorts.length,
+        memoryPercent: config.alarms.memoryPercent,
+        fdPercent: config.alarms.fdPercent,
+        ...(crls !== undefined ? { crlMinHours: config.alarms.crlMinHours } : {}),
+        hostAgent: config.alarms.hostAgent,
+    };
+    const alarms = new EdgeAlarms("alarms", {
+        namePrefix: `mqtt-edge-${context.stack}`,
+        sources: alarmSources,
+        thresholds: alarmThresholds,
+        ...(config.alarms.email !== undefined ? { email: config.alarms.email } : {}),
+        tags,
+    });
+    const dashboard = new EdgeDashboard("dashboard", {
+        dashboardName: `mqtt-edge-${context.stack}`,
+        region: context.region,
+        sources: alarmSources,
+        thresholds: alarmThresholds,
     });
 
     return {
@@ -201,5 +248,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         emqxConfigHash: emqx.configHash,
         dashboardPortForwardCommand: emqx.dashboardPortForwardCommand,
         dashboardPassword: emqx.dashboardPassword,
+        /** SNS topic every alarm notifies: subscribe to it (or set alarms.email). */
+        alarmTopicArn: alarms.topicArn,
+        alarmNames: alarms.alarmNames,
+        /** The stack's CloudWatch dashboard. */
+        monitoringDashboardUrl: dashboard.url,
     };
 }

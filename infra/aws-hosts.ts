@@ -8,8 +8,14 @@ import type {
     HaproxyHostPlan,
     HostFileLayout,
 } from "../components/aws/host-user-data.ts";
+import type { CloudWatchAgentSpec } from "../templates/cloud-init-cloudwatch-agent.ts";
 import type { EdgeConfig } from "./config.ts";
-import { awsHaproxyLayout } from "./edge-specs.ts";
+import {
+    awsHaproxyLayout,
+    EMQX_DASHBOARD_PORT,
+    EMQX_PROMETHEUS_PATH,
+    HAPROXY_METRICS_PATH,
+} from "./edge-specs.ts";
 
 /** Which certificate, CA or CRL a HAProxy file holds; the program fills in the content. */
 export type HaproxyFileSource =
@@ -49,11 +55,53 @@ export interface AwsHostPlans {
     readonly emqx: Omit<EmqxHostPlan, "extraFiles">;
 }
 
+/** Where a stack's host metrics go: one namespace and one log group per stack. */
+export function hostMetricsDestination(stack: string): { namespace: string; logGroupName: string } {
+    return { namespace: `mqtt-edge/${stack}`, logGroupName: `/mqtt-edge/${stack}/host-metrics` };
+}
+
+/** What the CloudWatch agent collects on each group of hosts. */
+export function cloudWatchAgentSpecs(
+    config: Pick<EdgeConfig, "haproxy">,
+    stack: string,
+    withCrl: boolean,
+): { haproxy: CloudWatchAgentSpec; emqx: CloudWatchAgentSpec } {
+    const destination = hostMetricsDestination(stack);
+    return {
+        haproxy: {
+            ...destination,
+            group: "haproxy",
+            exporterPort: config.haproxy.metricsPort,
+            exporterPath: HAPROXY_METRICS_PATH,
+            processName: "haproxy",
+            ...(withCrl
+                ? {
+                      crl: {
+                          statsSocketPath: awsHaproxyLayout.statsSocket,
+                          crlPaths: [awsHaproxyLayout.crl],
+                      },
+                  }
+                : {}),
+        },
+        emqx: {
+            ...destination,
+            group: "emqx",
+            exporterPort: EMQX_DASHBOARD_PORT,
+            exporterPath: EMQX_PROMETHEUS_PATH,
+            // The Erlang VM holds every device socket.
+            processName: "beam.smp",
+        },
+    };
+}
+
 export function awsHostPlans(
-    config: Pick<EdgeConfig, "haproxy" | "emqx">,
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "alarms">,
     stack: string,
     certificates: { readonly serverKeyAlgorithms: readonly string[]; readonly withCrl: boolean },
 ): AwsHostPlans {
+    const agents = config.alarms.hostAgent
+        ? cloudWatchAgentSpecs(config, stack, certificates.withCrl)
+        : undefined;
     return {
         haproxy: {
             instanceCount: config.haproxy.instances,
@@ -70,11 +118,13 @@ export function awsHostPlans(
                       },
                   }
                 : {}),
+            ...(agents ? { cloudWatchAgent: agents.haproxy } : {}),
         },
         emqx: {
             emqxVersion: config.emqx.version,
             maxConnections: config.emqx.maxConnections,
             parameterPrefix: `/mqtt-edge/${stack}/emqx`,
+            ...(agents ? { cloudWatchAgent: agents.emqx } : {}),
         },
     };
 }

@@ -371,6 +371,48 @@ const dockerSchema = z
     })
     .prefault({});
 
+const alarmsSchema = z
+    .strictObject({
+        email: z
+            .string({ error: "must be an e-mail address such as ops@example.com" })
+            .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, {
+                error: "must be an e-mail address such as ops@example.com",
+            })
+            .optional()
+            .describe(
+                "aws target: subscribe this address to the alarm topic (AWS mails a confirmation link first).",
+            ),
+        hostAgent: bool()
+            .default(true)
+            .describe(
+                "aws target: run the CloudWatch agent on every host (memory, descriptors, exporters, CRL deadline). Changing it changes user-data, which replaces the hosts.",
+            ),
+        capacityPercent: int(10, 100)
+            .default(80)
+            .describe(
+                "aws target: alarm when active device flows exceed this share of what the fleet holds.",
+            ),
+        unhealthyMinutes: int(1, 60)
+            .default(5)
+            .describe(
+                "aws target: alarm when an HAProxy host fails the NLB health check this long.",
+            ),
+        crlMinHours: int(1, 720)
+            .default(120)
+            .describe(
+                "aws target: alarm when a CRL loaded in HAProxy is this close to its nextUpdate (default 5 days).",
+            ),
+        memoryPercent: int(50, 99)
+            .default(85)
+            .describe("aws target: alarm when a host uses more than this share of its memory."),
+        fdPercent: int(50, 99)
+            .default(80)
+            .describe(
+                "aws target: alarm when HAProxy or EMQX uses more than this share of its file-descriptor limit.",
+            ),
+    })
+    .prefault({});
+
 export const stackSchema = z.strictObject({
     target: oneOf(["aws", "docker"])
         .default("aws")
@@ -409,4 +451,5 @@ export const stackSchema = z.strictObject({
     nlb: nlbSchema,
     docker: dockerSchema,
     capacity: capacitySchema,
+    alarms: alarmsSchema,
 });

@@ -54,6 +54,10 @@ export { EMQX_MQTT_BASE_PORT as EMQX_MQTT_PORT } from "../capacity/backend-ports
 export const EMQX_DASHBOARD_PORT = 18083;
 /** HAProxy's NLB health endpoint path. */
 export const HEALTH_URI = "/healthz";
+/** Path of HAProxy's Prometheus exporter on its loopback admin frontend. */
+export const HAPROXY_METRICS_PATH = "/metrics";
+/** EMQX's Prometheus endpoint on the dashboard listener (no auth: prometheus.enable_basic_auth false). */
+export const EMQX_PROMETHEUS_PATH = "/api/v5/prometheus/stats";
 /** EMQX cluster name; the same on every node. */
 export const EMQX_CLUSTER_NAME = "mqttedge";
 
@@ -170,7 +174,7 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
         health: { bind: { address: "0.0.0.0", port: h.healthPort }, uri: HEALTH_URI },
         admin: {
             bind: { address: paths.adminAddress, port: h.metricsPort },
-            metricsPath: "/metrics",
+            metricsPath: HAPROXY_METRICS_PATH,
             statsUri: "/stats",
         },
     };

@@ -155,6 +155,9 @@ async function main(argv: string[]): Promise<number> {
             log,
             interrupt: interruption.signal,
             projectDir,
+            // Loaded only once a stack is up: the MQTT client and X.509 library are not needed before.
+            preflight: async (outputs, write) =>
+                (await import("./smoke/loadtest-preflight.ts")).smokePreflight(outputs, write),
         });
     } catch (e) {
         if (e instanceof ConfigError) {

@@ -3,7 +3,12 @@
  * from SSM and restarts the node only when they changed, and the env file itself.
  */
 import {
+    type CloudWatchAgentSpec,
+    cloudWatchAgentCommands,
+} from "./cloud-init-cloudwatch-agent.ts";
+import {
     bootstrapHeader,
+    debianArchitecture,
     type HostArchitecture,
     installSsmAgentCommands,
     writeFileCommand,
@@ -44,6 +49,8 @@ export interface EmqxUserDataSpec {
     secretsEnvPath: string;
     /** Every file fetched from SSM: emqx.conf, the secrets env file, anything else listed. */
     files: HostFileSource[];
+    /** CloudWatch agent (memory, descriptors, the loopback Prometheus exporter); omit for none. */
+    cloudWatchAgent?: CloudWatchAgentSpec;
 }
 
 /** Where the EMQX apply script lives; the SSM document runs it. */
@@ -148,6 +155,9 @@ export function renderEmqxUserData(spec: EmqxUserDataSpec): string {
         `${EMQX_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable emqx",
         "",
+        ...(spec.cloudWatchAgent
+            ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
+            : []),
         installSsmAgentCommands(spec.architecture),
     ].join("\n");
 }

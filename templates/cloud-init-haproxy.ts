@@ -3,7 +3,12 @@
  * and CRLs from SSM with a config check and a graceful reload.
  */
 import {
+    type CloudWatchAgentSpec,
+    cloudWatchAgentCommands,
+} from "./cloud-init-cloudwatch-agent.ts";
+import {
     bootstrapHeader,
+    debianArchitecture,
     type HostArchitecture,
     installSsmAgentCommands,
     writeFileCommand,
@@ -31,6 +36,8 @@ export interface HaproxyUserDataSpec {
     files: HostFileSource[];
     /** Swap CRLs through HAProxy's runtime API instead of reloading; omit to always reload. */
     runtimeApi?: HaproxyRuntimeApiSpec;
+    /** CloudWatch agent (memory, descriptors, CRL deadline, the loopback exporter); omit for none. */
+    cloudWatchAgent?: CloudWatchAgentSpec;
 }
 
 /**
@@ -90,6 +97,9 @@ export function renderHaproxyUserData(spec: HaproxyUserDataSpec): string {
         `${HAPROXY_APPLY_SCRIPT_PATH} --boot`,
         "systemctl enable haproxy",
         "",
+        ...(spec.cloudWatchAgent
+            ? [cloudWatchAgentCommands(spec.cloudWatchAgent, debianArchitecture(spec.architecture))]
+            : []),
         installSsmAgentCommands(spec.architecture),
     ].join("\n");
 }

@@ -8,6 +8,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { CloudWatchAgentSpec } from "../../templates/cloud-init-cloudwatch-agent.ts";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
 import { EMQX_APPLY_SCRIPT_PATH } from "../../templates/cloud-init-emqx.ts";
 import { renderEmqxSecretsEnvFile } from "../../templates/emqx-secrets-env.ts";
@@ -18,7 +19,7 @@ import { emqxNodeHostname } from "./emqx-node-names.ts";
 import { CONFIG_GROUP_TAG, type HostZone } from "./haproxy-fleet.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
-import { HostRole } from "./host-role.ts";
+import { HostRole, type PolicyStatement } from "./host-role.ts";
 import { emqxHostFiles, emqxUserData } from "./host-user-data.ts";
 import { roundRobin, type SubnetRef } from "./network.ts";
 import { EMQX_DASHBOARD_PORT, EMQX_DISTRIBUTION_PORT } from "./security-groups.ts";
@@ -66,6 +67,10 @@ export interface EmqxClusterArgs {
     readonly amiId?: pulumi.Input<string>;
     /** Root volume size in GiB; default 16. */
     readonly rootVolumeGiB?: number;
+    /** CloudWatch agent on every host (templates/cloud-init-cloudwatch-agent.ts); omit for none. */
+    readonly cloudWatchAgent?: CloudWatchAgentSpec;
+    /** More statements for the hosts' role, e.g. the agent's (components/aws/host-metrics.ts). */
+    readonly extraRoleStatements?: pulumi.Input<PolicyStatement[]>;
     /** Tags for every resource. */
     readonly tags?: Record<string, string>;
 }
@@ -148,7 +153,12 @@ export class EmqxCluster extends pulumi.ComponentResource {
         );
         const role = new HostRole(
             `${name}-host`,
-            { parameterArns: parameters.parameterArns, keyArn: parameters.keyArn, tags },
+            {
+                parameterArns: parameters.parameterArns,
+                keyArn: parameters.keyArn,
+                ...(args.extraRoleStatements ? { extraStatements: args.extraRoleStatements } : {}),
+                tags,
+            },
             { parent: this },
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });

@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { CloudWatchAgentSpec } from "../../templates/cloud-init-cloudwatch-agent.ts";
 import type { HostArchitecture } from "../../templates/cloud-init-debian-host.ts";
 import {
     HAPROXY_APPLY_SCRIPT_PATH,
@@ -15,7 +16,7 @@ import { ConfigSync } from "./config-sync.ts";
 import { debian12AmiId } from "./debian-ami.ts";
 import { hostInstanceArgs } from "./host-instance.ts";
 import { type HostFileInput, HostParameters } from "./host-parameters.ts";
-import { HostRole } from "./host-role.ts";
+import { HostRole, type PolicyStatement } from "./host-role.ts";
 import {
     DEFAULT_HAPROXY_CONFIG_PATH,
     type HaproxyHostPlan,
@@ -74,6 +75,10 @@ export interface HaproxyFleetArgs {
     readonly amiId?: pulumi.Input<string>;
     /** Root volume size in GiB; default 16. */
     readonly rootVolumeGiB?: number;
+    /** CloudWatch agent on every host (templates/cloud-init-cloudwatch-agent.ts); omit for none. */
+    readonly cloudWatchAgent?: CloudWatchAgentSpec;
+    /** More statements for the hosts' role, e.g. the agent's (components/aws/host-metrics.ts). */
+    readonly extraRoleStatements?: pulumi.Input<PolicyStatement[]>;
     /** Tags for every resource. */
     readonly tags?: Record<string, string>;
 }
@@ -134,7 +139,12 @@ export class HaproxyFleet extends pulumi.ComponentResource {
         );
         const role = new HostRole(
             `${name}-host`,
-            { parameterArns: parameters.parameterArns, keyArn: parameters.keyArn, tags },
+            {
+                parameterArns: parameters.parameterArns,
+                keyArn: parameters.keyArn,
+                ...(args.extraRoleStatements ? { extraStatements: args.extraRoleStatements } : {}),
+                tags,
+            },
             { parent: this },
         );
         const ami = args.amiId ?? debian12AmiId(architecture, { parent: this });

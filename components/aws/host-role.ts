@@ -12,8 +12,27 @@ export interface HostRoleArgs {
     readonly parameterArns: pulumi.Input<pulumi.Input<string>[]>;
     /** ARN of the KMS key those parameters are encrypted with. */
     readonly keyArn: pulumi.Input<string>;
+    /**
+     * More statements for what runs on the hosts besides the bootstrap (e.g. the CloudWatch
+     * agent's, components/aws/host-metrics.ts), each already scoped; in their own inline policy.
+     */
+    readonly extraStatements?: pulumi.Input<PolicyStatement[]>;
     /** Tags for the role and the profile. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** One IAM policy statement as JSON writes it. */
+export interface PolicyStatement {
+    /** Statement id. */
+    readonly Sid: string;
+    /** Allow or Deny. */
+    readonly Effect: "Allow" | "Deny";
+    /** Actions, e.g. `cloudwatch:PutMetricData`. */
+    readonly Action: string[];
+    /** Resource ARNs (or `*` where the action has no resource type, with a Condition). */
+    readonly Resource: string[] | string;
+    /** Conditions, e.g. `{ StringEquals: { "cloudwatch:namespace": "mqtt-edge/dev" } }`. */
+    readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** AWS managed policy for the SSM agent (Session Manager, Run Command, State Manager). */
@@ -81,6 +100,20 @@ export class HostRole extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        if (args.extraStatements !== undefined) {
+            new aws.iam.RolePolicy(
+                `${name}-extra`,
+                {
+                    role: role.id,
+                    policy: pulumi
+                        .output(args.extraStatements)
+                        .apply((statements) =>
+                            JSON.stringify({ Version: "2012-10-17", Statement: statements }),
+                        ),
+                },
+                { parent: this },
+            );
+        }
         const profile = new aws.iam.InstanceProfile(
             `${name}-profile`,
             { role: role.name, tags: args.tags },

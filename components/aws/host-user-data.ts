@@ -60,6 +60,7 @@ export type HaproxyHostPlan = Pick<
     | "parameterPrefix"
     | "hostnamePrefix"
     | "runtimeApi"
+    | "cloudWatchAgent"
 > & {
     /** The files besides haproxy.cfg, without content. */
     readonly files: readonly HostFileLayout[];
@@ -92,6 +93,7 @@ export function haproxyUserData(plan: HaproxyHostPlan, hostname: string): string
         configPath: plan.configPath ?? DEFAULT_HAPROXY_CONFIG_PATH,
         files: hostFileSources(plan.parameterPrefix, haproxyHostFiles(plan)),
         ...(plan.runtimeApi ? { runtimeApi: plan.runtimeApi } : {}),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }
 
@@ -103,7 +105,12 @@ const SECRETS_ENV_PATH = "/etc/emqx/mqtt-edge-secrets.env";
 /** What each node's user-data is made from: the plain part of {@link EmqxClusterArgs}. */
 export type EmqxHostPlan = Pick<
     EmqxClusterArgs,
-    "architecture" | "emqxVersion" | "maxConnections" | "dataDir" | "parameterPrefix"
+    | "architecture"
+    | "emqxVersion"
+    | "maxConnections"
+    | "dataDir"
+    | "parameterPrefix"
+    | "cloudWatchAgent"
 > & {
     /** Files besides emqx.conf and the secrets file, without content. */
     readonly extraFiles?: readonly HostFileLayout[];
@@ -131,5 +138,6 @@ export function emqxUserData(plan: EmqxHostPlan, hostname: string, dataVolumeId:
         configPath: CONFIG_PATH,
         secretsEnvPath: SECRETS_ENV_PATH,
         files: hostFileSources(plan.parameterPrefix, emqxHostFiles(plan)),
+        ...(plan.cloudWatchAgent ? { cloudWatchAgent: plan.cloudWatchAgent } : {}),
     });
 }

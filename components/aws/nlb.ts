@@ -53,6 +53,10 @@ export class DeviceNlb extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
     /** ARN of the target group the HAProxy instances register with. */
     public readonly targetGroupArn: pulumi.Output<string>;
+    /** `net/<name>/<id>`: the LoadBalancer dimension of the AWS/NetworkELB metrics. */
+    public readonly arnSuffix: pulumi.Output<string>;
+    /** `targetgroup/<name>/<id>`: the TargetGroup dimension of the AWS/NetworkELB metrics. */
+    public readonly targetGroupArnSuffix: pulumi.Output<string>;
     /** ARN of the device listener. */
     public readonly listenerArn: pulumi.Output<string>;
     /** The client IP mode in effect. */
@@ -140,6 +144,8 @@ export class DeviceNlb extends pulumi.ComponentResource {
         this.zoneId = loadBalancer.zoneId;
         this.arn = loadBalancer.arn;
         this.targetGroupArn = targetGroup.arn;
+        this.arnSuffix = loadBalancer.arnSuffix;
+        this.targetGroupArnSuffix = targetGroup.arnSuffix;
         this.listenerArn = listener.arn;
         this.clientIpMode = mode;
         this.haproxyAcceptsProxy = mode === "proxy-v2";

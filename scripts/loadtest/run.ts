@@ -22,6 +22,14 @@ export interface LoadtestDeps {
     readonly interrupt: AbortSignal;
     /** The repo root, for the "remove it with" command. */
     readonly projectDir: string;
+    /**
+     * Checks the stack before the command runs (the CLI passes the smoke checks,
+     * scripts/smoke/); logs its own lines and resolves false to stop before the command.
+     */
+    readonly preflight?: (
+        outputs: Readonly<Record<string, StackOutput>>,
+        log: (line: string) => void,
+    ) => Promise<boolean>;
 }
 
 /** Environment variables the command gets, besides this process's own. */
@@ -96,6 +104,14 @@ export async function runLoadtest(
         log(
             `loadtest: ${name} is up; outputs: ${Object.keys(outputs).join(", ") || "(none)"}${secretNames.length > 0 ? ` (secret: ${secretNames.join(", ")})` : ""}`,
         );
+        if (deps.preflight) {
+            step = "smoke";
+            log(`loadtest: smoke checks on ${name} before the command`);
+            if (!(await deps.preflight(outputs, log))) {
+                throw new Error("the smoke checks failed; the command was not run");
+            }
+            interrupt.throwIfAborted();
+        }
         step = "command";
         const file = writeOutputsFile(name, outputs);
         try {

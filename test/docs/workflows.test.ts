@@ -30,6 +30,18 @@ test("the scheduled CRL refresh covers every AWS stack and targets the CRL build
     assert.ok(steps.includes("npm run crl -- --check"), steps);
 });
 
+test("the deploy workflow offers every AWS stack and smoke-tests it right after pulumi up", () => {
+    const raw = parse(readFileSync(new URL(".github/workflows/deploy.yml", root), "utf8")) as {
+        on: { workflow_dispatch: { inputs: { stack: { options: string[] } } } };
+        jobs: { deploy: { steps: Array<{ name?: string; run?: string }> } };
+    };
+    assert.deepEqual(raw.on.workflow_dispatch.inputs.stack.options, awsStacks);
+    const runs = raw.jobs.deploy.steps.map((step) => step.run ?? "");
+    const up = runs.findIndex((run) => /pulumi up --yes .*--policy-pack policy/.test(run));
+    const smoke = runs.findIndex((run) => run.startsWith("npm run smoke -- --stack "));
+    assert.ok(up >= 0 && smoke === up + 1, JSON.stringify(runs));
+});
+
 test("CI runs .ci/run", () => {
     assert.ok(JSON.stringify(workflow("ci.yml").jobs.test?.steps).includes("bash .ci/run"));
 });

@@ -47,6 +47,20 @@ export function awsResourceOutputs(
                     arn,
                     dnsName: `${name}-0123.elb.eu-west-1.amazonaws.com`,
                     zoneId: "Z2IFOLAFXWLO4F",
+                    arnSuffix: `net/${name}/${hex(name, 16)}`,
+                },
+            };
+        case "aws:lb/targetGroup:TargetGroup":
+            return {
+                id: arn,
+                state: { ...inputs, arn, arnSuffix: `targetgroup/${name}/${hex(name, 16)}` },
+            };
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return {
+                id: String(inputs.name),
+                state: {
+                    ...inputs,
+                    arn: `arn:aws:logs:eu-west-1:123456789012:log-group:${String(inputs.name)}`,
                 },
             };
         case "aws:route53/zone:Zone":
