@@ -4,6 +4,7 @@
  * component, every file comes from a template.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { fleetDeviceCapacity } from "../capacity/stack-capacity.ts";
 import { EdgeAlarms } from "../components/aws/alarms.ts";
 import { EdgeDashboard } from "../components/aws/dashboard.ts";
 import { EmqxCluster } from "../components/aws/emqx-cluster.ts";
@@ -28,6 +29,7 @@ import {
     HEALTH_URI,
     haproxySpecFor,
 } from "./edge-specs.ts";
+import { emqxListenerPlan } from "./emqx-listener-plan.ts";
 import { edgePkiArgs } from "./pki-args.ts";
 import type { StackConfig } from "./stack-config.ts";
 import { haproxySourceCidrs } from "./stack-files.ts";
@@ -68,6 +70,7 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         region: context.region,
         tags,
     });
+    const mqttPorts = emqxListenerPlan(config).ports;
     const groups = new EdgeSecurityGroups("groups", {
         vpcId: network.vpcId,
         devicePort: config.nlb.devicePort,
@@ -76,6 +79,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         // HAProxy checks EMQX with PROXY LOCAL on the MQTT port itself (edge-specs.ts), so no
         // second port is opened from HAProxy to EMQX.
         emqxHealthCheckPort: EMQX_MQTT_PORT,
+        emqxMqttPorts: {
+            first: mqttPorts[0] ?? EMQX_MQTT_PORT,
+            last: mqttPorts.at(-1) ?? EMQX_MQTT_PORT,
+        },
         dashboardAdminCidrs: config.network.adminCidrs,
         tags,
     });
@@ -230,11 +237,11 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     const alarmThresholds = {
         desiredHaproxyHosts: config.haproxy.instances,
         unhealthyMinutes: config.alarms.unhealthyMinutes,
-        // What the fleet's configuration admits; the capacity model's figure replaces it once
-        // capacity/ exports one.
-        fleetDeviceCapacity: config.haproxy.instances * config.haproxy.maxconn,
+        // What the capacity model says the fleet holds (the lower of HAProxy and EMQX).
+        fleetDeviceCapacity: fleetDeviceCapacity(config),
         capacityPercent: config.alarms.capacityPercent,
         emqxNodes: config.emqx.nodes,
+        emqxServerLines: config.emqx.nodes * mqttPorts.length,
         memoryPercent: config.alarms.memoryPercent,
         fdPercent: config.alarms.fdPercent,
         ...(crls !== undefined ? { crlMinHours: config.alarms.crlMinHours } : {}),

@@ -93,20 +93,7 @@ export function checkCrossFields(c: EdgeConfig): void {
             `must not exceed the frontend maxconn (${haproxy.frontendMaxconn})`,
         );
     }
-    if (haproxy.serverMaxconn * emqx.nodes < haproxy.frontendMaxconn && haproxy.maxqueue === 0) {
-        fail(
-            "haproxy.maxqueue",
-            haproxy.maxqueue,
-            `must be above 0 when emqx.nodes x haproxy.serverMaxconn (${emqx.nodes * haproxy.serverMaxconn}) is below the frontend maxconn, or devices queue without bound`,
-        );
-    }
-    if (haproxy.serverMaxconn > emqx.maxConnections) {
-        fail(
-            "haproxy.serverMaxconn",
-            haproxy.serverMaxconn,
-            `must not exceed emqx.maxConnections (${emqx.maxConnections}), or HAProxy sends a node more devices than it accepts`,
-        );
-    }
+    // Checks that depend on the EMQX listener ports are in config-capacity-checks.ts.
     if (haproxy.checkDownIntervalSeconds > haproxy.checkIntervalSeconds) {
         fail(
             "haproxy.checkDownIntervalSeconds",

@@ -4,6 +4,7 @@
  * Rules that span several keys are in config-checks.ts.
  */
 import { z } from "zod";
+import { capacitySchema } from "./config-capacity-schema.ts";
 
 const int = (min: number, max: number) => {
     const error = `must be an integer from ${min} to ${max}`;
@@ -146,9 +147,9 @@ const haproxySchema = z
             .default("c7i.large")
             .describe("EC2 instance type of the HAProxy hosts."),
         maxconn: int(1, 4_000_000)
-            .default(500_000)
+            .default(100_000)
             .describe(
-                "Global maxconn per instance (the seed's 500000). The host's file-descriptor limit is sized from it (about two per connection).",
+                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (a c7i.large about 105000; the seed's 500000 needs about 16.5 GiB).",
             ),
         frontendMaxconn: int(1, 4_000_000)
             .optional()
@@ -156,7 +157,7 @@ const haproxySchema = z
         serverMaxconn: int(1, 4_000_000)
             .optional()
             .describe(
-                "maxconn per EMQX server line (default-server); defaults to the frontend maxconn, as in the seed.",
+                "maxconn per EMQX server line (default-server); defaults to the frontend maxconn capped at 64512, the connections one source address can open to one EMQX port.",
             ),
         maxqueue: int(0, 1_000_000)
             .default(10_000)
@@ -233,8 +234,10 @@ const emqxSchema = z
             .default("c7i.xlarge")
             .describe("EC2 instance type of the EMQX nodes."),
         maxConnections: int(1, 10_000_000)
-            .default(500_000)
-            .describe("listeners.tcp.default.max_connections per node (the seed's 500000)."),
+            .default(250_000)
+            .describe(
+                "Most MQTT connections per node, shared evenly by its HAProxy-facing listeners (max_connections of each); the capacity model refuses more than emqx.instanceType holds (a c7i.xlarge about 416000).",
+            ),
         acceptors: int(1, 1024).default(64).describe("TCP listener acceptors."),
         backlog: int(128, 1_048_576).default(16_384).describe("TCP listen backlog."),
         proxyProtocolTimeoutSeconds: int(1, 17)
@@ -570,5 +573,6 @@ export const stackSchema = z.strictObject({
     nlb: nlbSchema,
     docker: dockerSchema,
     loadGenerators: loadGeneratorsSchema,
+    capacity: capacitySchema,
     alarms: alarmsSchema,
 });

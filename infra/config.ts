@@ -9,11 +9,14 @@
  * the same code path as the program.
  */
 import { z } from "zod";
+import { PORTS_PER_DESTINATION } from "../capacity/backend-ports.ts";
+import { checkCapacity } from "./config-capacity-checks.ts";
 import { checkCrossFields } from "./config-checks.ts";
 import { CONFIG_NAMESPACE, ConfigError, describeIssue, SECRET_KEYS } from "./config-errors.ts";
 import { checkExistingCaConfig } from "./config-existing-ca.ts";
 import { stackSchema } from "./config-schema.ts";
 import { checkZonesInRegion } from "./config-zones.ts";
+import { emqxListenerPlan } from "./emqx-listener-plan.ts";
 
 export { compareVersions } from "./config-checks.ts";
 export { CONFIG_NAMESPACE, ConfigError, SECRET_KEYS } from "./config-errors.ts";
@@ -70,13 +73,22 @@ export function parseEdgeConfig(
     }
     const parsed = result.data;
     const frontendMaxconn = parsed.haproxy.frontendMaxconn ?? parsed.haproxy.maxconn;
+    const listeners = emqxListenerPlan(parsed);
     const config: EdgeConfig = {
         ...parsed,
         ...encrypted,
         haproxy: {
             ...parsed.haproxy,
             frontendMaxconn,
-            serverMaxconn: parsed.haproxy.serverMaxconn ?? frontendMaxconn,
+            // One server line never carries more than one source address has ports for, nor
+            // more than the EMQX listener it reaches accepts.
+            serverMaxconn:
+                parsed.haproxy.serverMaxconn ??
+                Math.min(
+                    frontendMaxconn,
+                    PORTS_PER_DESTINATION,
+                    listeners.maxConnectionsPerListener,
+                ),
         },
     };
     checkCrossFields(config);
@@ -87,6 +99,7 @@ export function parseEdgeConfig(
         now: options.now ?? new Date(),
         onWarning: options.onWarning ?? (() => {}),
     });
+    checkCapacity(config);
     return config;
 }
 /** JSON Schema of the configuration, for the README's reference table and editors. */

@@ -7,6 +7,7 @@
 import type { EmqxSpec } from "../templates/emqx.ts";
 import type { HaproxySpec, HaproxyWorkerPrivileges } from "../templates/haproxy-spec.ts";
 import type { EdgeConfig } from "./config.ts";
+import { emqxListenerPlan } from "./emqx-listener-plan.ts";
 
 /** Where HAProxy's files live on a host or in a container, and where it logs. */
 export interface HaproxyLayout {
@@ -66,8 +67,11 @@ export const awsHaproxyLayout: HaproxyLayout = {
 /** EMQX's data dir on the AWS hosts (the package's). */
 export const EMQX_DATA_DIR = "/var/lib/emqx";
 
-/** The MQTT port EMQX listens on behind HAProxy (plain TCP with PROXY v2). */
-export const EMQX_MQTT_PORT = 1883;
+/**
+ * The first MQTT port EMQX listens on behind HAProxy (plain TCP with PROXY v2); a stack whose
+ * maxconn needs more listens on the following ports too (infra/emqx-listener-plan.ts).
+ */
+export { EMQX_MQTT_BASE_PORT as EMQX_MQTT_PORT } from "../capacity/backend-ports.ts";
 /** EMQX dashboard and REST API port. */
 export const EMQX_DASHBOARD_PORT = 18083;
 /** HAProxy's NLB health endpoint path. */
@@ -102,6 +106,25 @@ export function emqxDiscoveryName(config: Pick<EdgeConfig, "emqx">): string {
 }
 
 const seconds = (s: number) => s * 1000;
+
+/**
+ * One server line per EMQX node and listener port. The first port keeps the plain node name
+ * (`emqx-1`), so a stack that needs one port renders what it always did; further ports are
+ * `emqx-1-1884` and so on. Lines go port by port, so roundrobin visits every node before it
+ * opens a second port on any.
+ */
+export function emqxServerLines(
+    config: Pick<EdgeConfig, "haproxy" | "emqx" | "capacity">,
+): { name: string; host: string; port: number }[] {
+    const nodes = emqxNodes(config);
+    return emqxListenerPlan(config).ports.flatMap((port, portIndex) =>
+        nodes.map((node) => ({
+            name: portIndex === 0 ? `emqx-${node.index}` : `emqx-${node.index}-${port}`,
+            host: node.hostname,
+            port,
+        })),
+    );
+}
 
 /** What haproxy.cfg depends on besides the configuration. */
 export interface HaproxyDeployValues {
@@ -176,11 +199,8 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
         },
         backend: {
             balance: h.balance,
-            servers: emqxNodes(config).map((node) => ({
-                name: `emqx-${node.index}`,
-                host: node.hostname,
-                port: EMQX_MQTT_PORT,
-            })),
+            servers: emqxServerLines(config),
+            linesPerNode: emqxListenerPlan(config).listenersPerNode,
             serverDefaults: {
                 checkIntervalMs: seconds(h.checkIntervalSeconds),
                 downCheckIntervalMs: seconds(h.checkDownIntervalSeconds),
@@ -191,8 +211,8 @@ export function haproxySpecFor(config: EdgeConfig, deploy: HaproxyDeployValues):
                 maxqueue: Math.max(h.maxqueue, 1),
                 weight: 100,
             },
-            // PROXY LOCAL on the traffic port: checks the very listener devices use, and needs no
-            // port besides 1883 open from HAProxy to EMQX.
+            // PROXY LOCAL on the traffic port: checks the very listener each line uses, and needs no
+            // port besides the MQTT listeners open from HAProxy to EMQX.
             healthCheck: { kind: "proxy-connect" },
             shutdownSessionsOnMarkedDown: true,
         },
@@ -218,6 +238,8 @@ export interface EmqxDeployValues {
 export function emqxSpecsFor(config: EdgeConfig, deploy: EmqxDeployValues): EmqxSpec[] {
     const nodes = emqxNodes(config);
     const e = config.emqx;
+    const listeners = emqxListenerPlan(config);
+    const [first, ...more] = listeners.ports;
     return nodes.map((node) => ({
         version: e.version,
         nodeName: node.nodeName,
@@ -228,8 +250,9 @@ export function emqxSpecsFor(config: EdgeConfig, deploy: EmqxDeployValues): Emqx
                 ? { strategy: "static", seeds: nodes.map((n) => n.nodeName) }
                 : { strategy: "dns", name: emqxDiscoveryName(config), recordType: "srv" },
         mqttListener: {
-            bind: `0.0.0.0:${EMQX_MQTT_PORT}`,
-            maxConnections: e.maxConnections,
+            bind: `0.0.0.0:${first}`,
+            ...(more.length > 0 ? { additionalPorts: more } : {}),
+            maxConnections: listeners.maxConnectionsPerListener,
             acceptors: e.acceptors,
             backlog: e.backlog,
             proxyProtocolTimeout: `${e.proxyProtocolTimeoutSeconds}s`,

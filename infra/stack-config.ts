@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, type EdgeConfig, parseEdgeConfig, SECRET_KEYS } from "./config.ts";
+import { capacityWarnings } from "./config-capacity-checks.ts";
 import { checkConfigNamespace } from "./stack-file-keys.ts";
 
 type SecretKey = (typeof SECRET_KEYS)[number];
@@ -51,6 +52,8 @@ export function loadStackConfig(): StackConfig {
             void pulumi.log.warn(line);
         },
     });
+    // A reconnect storm the hosts cannot absorb in time is a slower recovery, not an outage.
+    for (const warning of capacityWarnings(parsed)) pulumi.log.warn(warning);
     const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
     const config: Record<string, unknown> = { ...parsed };
     for (const key of SECRET_KEYS) {

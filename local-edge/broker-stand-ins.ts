@@ -21,6 +21,8 @@ const PROXY_HEADER_TIMEOUT_MS = 3000;
 export interface BrokerConnection {
     /** Name of the stand-in that accepted it. */
     broker: string;
+    /** The stand-in's port it arrived on (one of the node's `mqttPorts`). */
+    brokerPort: number;
     /** Device address from the PROXY header (what EMQX reports as the peer). */
     sourceAddress: string;
     /** Device port from the PROXY header. */
@@ -59,6 +61,11 @@ export interface BrokerStandInOptions {
     addresses: readonly string[];
     /** Port for `GET /status` on every stand-in's own address; omit for no HTTP status endpoint. */
     statusPort?: number;
+    /**
+     * MQTT listeners per stand-in, each on its own port, like EMQX's several
+     * `listeners.tcp.<name>` when one HAProxy host needs more than one port range; default 1.
+     */
+    listenersPerNode?: number;
 }
 
 /** One stand-in node. */
@@ -67,12 +74,16 @@ export interface BrokerNode {
     name: string;
     /** Loopback address it listens on. */
     address: string;
-    /** MQTT (PROXY v2 required) port. */
+    /** MQTT (PROXY v2 required) port of its first listener. */
     mqttPort: number;
+    /** Ports of all its MQTT listeners, the first one first. */
+    mqttPorts: number[];
     /** True while it accepts connections. */
     running: boolean;
     /** PROXY LOCAL connections seen (HAProxy health checks sent over the PROXY protocol). */
     localHeaderCount: number;
+    /** The same, by the listener port they arrived on. */
+    localHeaderCountByPort: Record<number, number>;
     /** HTTP `GET /status` requests answered. */
     statusRequestCount: number;
     /** What `GET /status` reports: false makes it answer 503 while MQTT keeps working. */
@@ -81,7 +92,8 @@ export interface BrokerNode {
 
 interface NodeRuntime {
     node: BrokerNode;
-    mqttServer?: Server;
+    /** One server per listener; undefined while that listener is stopped. */
+    mqttServers: (Server | undefined)[];
     statusServer?: HttpServer;
     sockets: Set<Socket>;
 }
@@ -113,12 +125,15 @@ export class BrokerStandIns {
                 name: `broker-${index + 1}`,
                 address,
                 mqttPort: 0,
+                mqttPorts: Array.from({ length: options.listenersPerNode ?? 1 }, () => 0),
                 running: false,
                 localHeaderCount: 0,
+                localHeaderCountByPort: {},
                 statusRequestCount: 0,
                 healthy: true,
             },
             sockets: new Set<Socket>(),
+            mqttServers: [],
         }));
         const standIns = new BrokerStandIns(aedes, runtimes, options.statusPort);
         aedes.on("client", (client) => {
@@ -159,9 +174,27 @@ export class BrokerStandIns {
         runtime.node.running = false;
         for (const socket of runtime.sockets) socket.destroy();
         runtime.sockets.clear();
-        await Promise.all([closeServer(runtime.mqttServer), closeServer(runtime.statusServer)]);
-        runtime.mqttServer = undefined;
+        await Promise.all([
+            ...runtime.mqttServers.map((server) => closeServer(server)),
+            closeServer(runtime.statusServer),
+        ]);
+        runtime.mqttServers = [];
         runtime.statusServer = undefined;
+    }
+
+    /**
+     * Stops one listener of `name` (0-based) and drops the connections it accepted, like one of
+     * EMQX's listeners going away while the node and its other listeners keep running.
+     */
+    async stopListener(name: string, index: number): Promise<void> {
+        const runtime = this.#runtime(name);
+        const port = runtime.node.mqttPorts[index];
+        if (port === undefined) throw new Error(`${name} has no listener ${index}`);
+        for (const socket of runtime.sockets) {
+            if (socket.localPort === port) socket.destroy();
+        }
+        await closeServer(runtime.mqttServers[index]);
+        runtime.mqttServers[index] = undefined;
     }
 
     /** Starts `name` again on the same address and port. */
@@ -186,11 +219,14 @@ export class BrokerStandIns {
 
     async #listen(runtime: NodeRuntime): Promise<void> {
         const { node } = runtime;
-        const mqttServer = createServer((socket) => this.#accept(runtime, socket));
-        await listen(mqttServer, node.address, node.mqttPort);
-        const bound = mqttServer.address();
-        if (bound !== null && typeof bound === "object") node.mqttPort = bound.port;
-        runtime.mqttServer = mqttServer;
+        for (const [index, port] of node.mqttPorts.entries()) {
+            const mqttServer = createServer((socket) => this.#accept(runtime, socket));
+            await listen(mqttServer, node.address, port);
+            const bound = mqttServer.address();
+            if (bound !== null && typeof bound === "object") node.mqttPorts[index] = bound.port;
+            runtime.mqttServers[index] = mqttServer;
+        }
+        node.mqttPort = node.mqttPorts[0] ?? 0;
         if (this.#statusPort !== undefined) {
             const statusServer = createHttpServer((request, response) => {
                 node.statusRequestCount += 1;
@@ -237,12 +273,15 @@ export class BrokerStandIns {
             if (header.command === "LOCAL") {
                 // A health check: EMQX would accept it as a plain socket; nothing to serve here.
                 node.localHeaderCount += 1;
+                const port = socket.localPort ?? 0;
+                node.localHeaderCountByPort[port] = (node.localHeaderCountByPort[port] ?? 0) + 1;
                 socket.resume();
                 socket.on("end", () => socket.destroy());
                 return;
             }
             const record: BrokerConnection = {
                 broker: node.name,
+                brokerPort: socket.localPort ?? 0,
                 sourceAddress: header.sourceAddress ?? "",
                 sourcePort: header.sourcePort ?? 0,
                 commonName: header.ssl?.commonName,

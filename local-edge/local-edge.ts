@@ -166,10 +166,15 @@ export class LocalEdge {
                 deviceCaCommonName: config.pki.intermediateCommonName,
             });
             cleanups.push(() => pki.remove());
-            const brokers = await BrokerStandIns.start({ addresses: brokerAddresses });
+            const spec = haproxySpecFor(config, { serverKeyAlgorithms, withCrl });
+            // As many MQTT listeners per stand-in as the stack gives each EMQX node.
+            const listenersPerNode = spec.backend.linesPerNode ?? 1;
+            const brokers = await BrokerStandIns.start({
+                addresses: brokerAddresses,
+                listenersPerNode,
+            });
             cleanups.push(() => brokers.close());
 
-            const spec = haproxySpecFor(config, { serverKeyAlgorithms, withCrl });
             const maxconn = Math.min(options.maxconn ?? spec.process.maxconn, maxconnThatFits());
             spec.process = {
                 ...spec.process,
@@ -193,11 +198,16 @@ export class LocalEdge {
             if (!withCrl) delete spec.mqtts.crlPath;
             spec.backend = {
                 ...spec.backend,
-                servers: brokers.nodes.map((node, index) => ({
-                    name: spec.backend.servers[index]?.name ?? node.name,
-                    host: node.address,
-                    port: node.mqttPort,
-                })),
+                // The stack's lines are port by port over its nodes; keep their names and order.
+                servers: Array.from({ length: listenersPerNode }, (_, line) =>
+                    brokers.nodes.map((node, index) => ({
+                        name:
+                            spec.backend.servers[line * config.emqx.nodes + index]?.name ??
+                            `${node.name}-${line + 1}`,
+                        host: node.address,
+                        port: node.mqttPorts[line] ?? node.mqttPort,
+                    })),
+                ).flat(),
                 serverDefaults: {
                     ...spec.backend.serverDefaults,
                     maxconn: Math.min(spec.backend.serverDefaults.maxconn, maxconn),

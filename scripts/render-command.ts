@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, parseEdgeConfig } from "../infra/config.ts";
+import { capacityWarnings } from "../infra/config-capacity-checks.ts";
 import { readStackFile } from "../infra/stack-file.ts";
 import { renderStackFiles } from "../infra/stack-files.ts";
 import { cliHelp, type FlagSpec, parseFlags, stringFlag } from "../pki/cli-flags.ts";
@@ -71,6 +72,7 @@ export function runRender(argv: readonly string[], io: RenderIo): number {
             onWarning: (line) => io.stderr(`render: warning: ${line}\n`),
         });
         const files = renderStackFiles(config, { stack });
+        for (const warning of capacityWarnings(config)) io.stderr(`render: warning: ${warning}\n`);
         makeOutputDir("--out", out);
         for (const [path, text] of files) {
             const target = join(out, path);

@@ -17,6 +17,7 @@
  * EnvironmentFile or the container environment; see templates/emqx-secrets-env.ts.
  */
 
+import { emqxListenerName, MAX_EMQX_MQTT_LISTENERS } from "../capacity/backend-ports.ts";
 import {
     checkAbsolutePath,
     checkAtomName,
@@ -92,11 +93,20 @@ export interface EmqxInlineSecrets {
 /** Where the cookie, dashboard password and license key come from. */
 export type EmqxSecrets = EmqxSecretsFromEnvironment | EmqxInlineSecrets;
 
-/** The MQTT listener that HAProxy connects to (`listeners.tcp.default`). */
+/**
+ * The MQTT listeners HAProxy connects to: `listeners.tcp.default` and, with additionalPorts, one
+ * more listener per port on the same address with the same settings (`listeners.tcp.haproxy2`,
+ * ...), so that one HAProxy host can open more connections than one destination port allows.
+ */
 export interface EmqxMqttListenerSpec {
     /** `<IPv4>:<port>` to listen on, e.g. `0.0.0.0:1883`. */
     readonly bind: string;
-    /** Most concurrent MQTT connections this node accepts on the listener. */
+    /**
+     * More ports to listen on at the bind address, each its own listener (e.g. `[1884]`); the
+     * first port comes from `bind`. Omit for one listener.
+     */
+    readonly additionalPorts?: readonly number[];
+    /** Most concurrent MQTT connections each listener accepts. */
     readonly maxConnections: number;
     /** Acceptor processes (EMQX default 16; the tuning guide uses 64 for ~1M connections). */
     readonly acceptors: number;
@@ -225,6 +235,36 @@ function clusterBlock(spec: EmqxSpec, ownHost: string): HoconObject {
     return { name: clusterName, discovery_strategy: "dns", dns: { name, record_type: recordType } };
 }
 
+/** The listener blocks by name: `default` on bind, then one per additional port. */
+function mqttListenerBlocks(listener: EmqxMqttListenerSpec): Record<string, HoconObject> {
+    const first = mqttListenerBlock(listener);
+    const { address, port } = checkBind("mqttListener.bind", listener.bind);
+    const extra = listener.additionalPorts ?? [];
+    if (!Array.isArray(extra) || extra.length > MAX_EMQX_MQTT_LISTENERS - 1) {
+        failCombination(
+            `mqttListener.additionalPorts must be a list of at most ${MAX_EMQX_MQTT_LISTENERS - 1} ports`,
+        );
+    }
+    const blocks: Record<string, HoconObject> = { [emqxListenerName(0)]: first };
+    const seen = new Set([port]);
+    extra.forEach((extraPort, index) => {
+        const checked = checkInteger(
+            `mqttListener.additionalPorts[${index}]`,
+            extraPort,
+            1,
+            65_535,
+        );
+        if (seen.has(checked)) {
+            failCombination(
+                `mqttListener.additionalPorts lists port ${checked} twice (or the bind port)`,
+            );
+        }
+        seen.add(checked);
+        blocks[emqxListenerName(index + 1)] = { ...first, bind: `${address}:${checked}` };
+    });
+    return blocks;
+}
+
 function mqttListenerBlock(listener: EmqxMqttListenerSpec): HoconObject {
     const field = "mqttListener";
     checkBind(`${field}.bind`, listener.bind);
@@ -309,21 +349,25 @@ export function renderEmqxConf(spec: EmqxSpec): string {
     const bsl = emqxVersionIsBsl(spec.version);
     const { host } = checkNodeName("nodeName", spec.nodeName);
     const dataDir = checkAbsolutePath("dataDir", spec.dataDir);
-    const listener = mqttListenerBlock(spec.mqttListener ?? ({} as EmqxMqttListenerSpec));
-    const maxConnections = spec.mqttListener.maxConnections;
+    const listeners = mqttListenerBlocks(spec.mqttListener ?? ({} as EmqxMqttListenerSpec));
+    // Every listener holds up to maxConnections, each connection an Erlang port.
+    const maxConnections = spec.mqttListener.maxConnections * Object.keys(listeners).length;
     const maxPorts =
         spec.maxPorts === undefined
             ? emqxMaxPortsFor(maxConnections)
             : checkInteger("maxPorts", spec.maxPorts, 1024, maxMaxPorts);
     if (maxPorts < maxConnections) {
         failCombination(
-            `maxPorts ${maxPorts} is below mqttListener.maxConnections ${maxConnections}; every connection holds a port`,
+            `maxPorts ${maxPorts} is below the listeners' maxConnections (${maxConnections} in all); every connection holds a port`,
         );
     }
-    const mqttPort = checkBind("mqttListener.bind", spec.mqttListener.bind).port;
+    const mqttPorts = [
+        checkBind("mqttListener.bind", spec.mqttListener.bind).port,
+        ...(spec.mqttListener.additionalPorts ?? []),
+    ];
     const dashboardPort = checkBind("dashboardBind", spec.dashboardBind).port;
-    if (mqttPort === dashboardPort) {
-        failCombination(`dashboardBind and mqttListener.bind both use port ${mqttPort}`);
+    if (mqttPorts.includes(dashboardPort)) {
+        failCombination(`dashboardBind and an MQTT listener both use port ${dashboardPort}`);
     }
     const peerCertSources: EmqxPeerCertSource[] = ["cn", "dn", "disabled"];
     // The cluster block first: the license rule below reads the (then validated) discovery.
@@ -339,7 +383,7 @@ export function renderEmqxConf(spec: EmqxSpec): string {
         },
         cluster,
         listeners: {
-            tcp: { default: listener },
+            tcp: listeners,
             // EMQX always adds these three default listeners; devices only come through HAProxy.
             ssl: { default: { enable: false } },
             ws: { default: { enable: false } },

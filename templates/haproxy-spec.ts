@@ -233,6 +233,11 @@ export interface HaproxyBackendSpec {
     balance: "roundrobin" | "leastconn";
     /** The EMQX nodes, at least one, with unique names. */
     servers: HaproxyServerSpec[];
+    /**
+     * Server lines per EMQX node (one per listener port), when more than one: the file then says
+     * why a node appears several times. Omit for one line per node.
+     */
+    linesPerNode?: number;
     /** Shared server settings. */
     serverDefaults: HaproxyServerDefaults;
     /** How nodes are checked. */

@@ -6,6 +6,7 @@
  * before it is written, so no spec value can add a line, a comment or a directive.
  */
 
+import { PORTS_PER_DESTINATION } from "../capacity/backend-ports.ts";
 import type {
     HaproxyAdminFrontendSpec,
     HaproxyBackendSpec,
@@ -336,6 +337,15 @@ function renderBackend(backend: HaproxyBackendSpec): string {
     lines.push(defaultServer.join(" "));
 
     const servers = checkList(`${field}.servers`, backend.servers, maxServers);
+    if (backend.linesPerNode !== undefined) {
+        const perNode = checkInteger(`${field}.linesPerNode`, backend.linesPerNode, 1, maxServers);
+        if (perNode > 1) {
+            // Said in the file because it explains why each node appears more than once.
+            lines.push(
+                `# ${perNode} lines per EMQX node, one per listener port: one source address opens at most ${PORTS_PER_DESTINATION} connections to one address:port`,
+            );
+        }
+    }
     const names = servers.map((server, index) => {
         const s = checkObject(`${field}.servers[${index}]`, server);
         const name = checkIdentifier(`${field}.servers[${index}].name`, s.name);

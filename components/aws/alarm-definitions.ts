@@ -22,6 +22,11 @@ export interface EdgeAlarmThresholds {
     readonly capacityPercent: number;
     /** EMQX nodes the cluster should have running. */
     readonly emqxNodes: number;
+    /**
+     * Server lines each HAProxy host should see up: one per EMQX node and listener port
+     * (infra/emqx-listener-plan.ts); default emqxNodes (one port per node).
+     */
+    readonly emqxServerLines?: number;
     /** Memory in use, percent of the host's, above which a host alarms. */
     readonly memoryPercent: number;
     /** Descriptors in use, percent of the process's limit, above which a host alarms. */
@@ -154,13 +159,13 @@ export function edgeAlarmDefinitions(
     alarms.push(
         {
             id: "haproxy-servers-down",
-            description: `An HAProxy host sees fewer than ${t.emqxNodes} EMQX servers up.`,
+            description: `An HAProxy host sees fewer than ${t.emqxServerLines ?? t.emqxNodes} EMQX server lines up.`,
             namespace: sources.hostNamespace,
             metricName: hostMetricNames.haproxyActiveServers,
             dimensions: group("haproxy"),
             statistic: "Minimum",
             comparison: "LessThanThreshold",
-            threshold: t.emqxNodes,
+            threshold: t.emqxServerLines ?? t.emqxNodes,
             periodSeconds: 60,
             evaluationPeriods: 3,
             // No datapoint means no HAProxy exporter answered: nothing is being served either.

@@ -1,7 +1,7 @@
 /**
  * EdgeSecurityGroups: one group per tier and the rules between them, least privilege.
  *
- *   clients --devicePort--> NLB --devicePort, healthPort--> HAProxy --1883, emqx health--> EMQX
+ *   clients --devicePort--> NLB --devicePort, healthPort--> HAProxy --1883(-1898), emqx health--> EMQX
  *                                                                     EMQX <--4370, 5370--> EMQX
  *
  * Every rule is its own resource (aws.vpc.SecurityGroupIngressRule / EgressRule, one CIDR or one
@@ -10,6 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { EMQX_MQTT_BASE_PORT, EMQX_MQTT_LAST_PORT } from "../../capacity/backend-ports.ts";
 import {
     type EdgeTier,
     EMQX_DASHBOARD_PORT,
@@ -35,6 +36,12 @@ export interface EdgeSecurityGroupsArgs {
      * Another port is opened from HAProxy only (the policy pack refuses 18083 from any group).
      */
     readonly emqxHealthCheckPort?: number;
+    /**
+     * EMQX's PROXY-protocol MQTT listener ports HAProxy connects to, one contiguous range (default
+     * 1883 only); infra/emqx-listener-plan.ts picks it from maxconn. Within 1883-1898
+     * (capacity/backend-ports.ts), the range the policy pack watches.
+     */
+    readonly emqxMqttPorts?: { readonly first: number; readonly last: number };
     /** Who may reach the EMQX dashboard (18083) directly; default none: SSM port forwarding only. */
     readonly dashboardAdminCidrs?: readonly string[];
     /** Tags for every group. */
@@ -76,6 +83,18 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
                 throw new Error(`${key}: ${port} is not allowed; use a TCP port from 1 to 65535`);
             }
         }
+        const mqttPorts = args.emqxMqttPorts ?? { first: EMQX_MQTT_PORT, last: EMQX_MQTT_PORT };
+        if (
+            !Number.isInteger(mqttPorts.first) ||
+            !Number.isInteger(mqttPorts.last) ||
+            mqttPorts.first < EMQX_MQTT_BASE_PORT ||
+            mqttPorts.last > EMQX_MQTT_LAST_PORT ||
+            mqttPorts.first > mqttPorts.last
+        ) {
+            throw new Error(
+                `emqxMqttPorts: ${mqttPorts.first}-${mqttPorts.last} is not allowed; use a range within ${EMQX_MQTT_BASE_PORT}-${EMQX_MQTT_LAST_PORT}`,
+            );
+        }
         if (args.clientCidrs.length === 0) {
             throw new Error(
                 "clientCidrs: [] is not allowed; list who may reach the device port, e.g. 0.0.0.0/0",
@@ -109,7 +128,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
         const ingress = (
             ruleName: string,
             groupId: pulumi.Input<string>,
-            port: number,
+            port: number | { first: number; last: number },
             peer: RulePeer,
             description: string,
         ) =>
@@ -119,8 +138,8 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
                     securityGroupId: groupId,
                     description,
                     ipProtocol: "tcp",
-                    fromPort: port,
-                    toPort: port,
+                    fromPort: typeof port === "number" ? port : port.first,
+                    toPort: typeof port === "number" ? port : port.last,
                     ...peerArgs(peer),
                 },
                 { parent: this },
@@ -128,7 +147,7 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
         const egress = (
             ruleName: string,
             groupId: pulumi.Input<string>,
-            port: number,
+            port: number | { first: number; last: number },
             peer: RulePeer,
             description: string,
         ) =>
@@ -138,8 +157,8 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
                     securityGroupId: groupId,
                     description,
                     ipProtocol: "tcp",
-                    fromPort: port,
-                    toPort: port,
+                    fromPort: typeof port === "number" ? port : port.first,
+                    toPort: typeof port === "number" ? port : port.last,
                     ...peerArgs(peer),
                 },
                 { parent: this },
@@ -176,15 +195,17 @@ export class EdgeSecurityGroups extends pulumi.ComponentResource {
 
         // HAProxy -> EMQX: MQTT with PROXY v2, and the health check port.
         const emqxHealth = args.emqxHealthCheckPort ?? EMQX_MQTT_PORT;
-        egress("haproxy-out-mqtt", haproxy.id, EMQX_MQTT_PORT, { group: emqx.id }, "MQTT to EMQX");
+        // One rule for the whole listener range: a change of range updates it in place
+        // (ModifySecurityGroupRules), without a moment in which HAProxy cannot reach 1883.
+        egress("haproxy-out-mqtt", haproxy.id, mqttPorts, { group: emqx.id }, "MQTT to EMQX");
         ingress(
             "emqx-in-mqtt",
             emqx.id,
-            EMQX_MQTT_PORT,
+            mqttPorts,
             { group: haproxy.id },
             "MQTT from HAProxy only",
         );
-        if (emqxHealth !== EMQX_MQTT_PORT) {
+        if (emqxHealth < mqttPorts.first || emqxHealth > mqttPorts.last) {
             egress(
                 "haproxy-out-emqx-health",
                 haproxy.id,

@@ -125,6 +125,42 @@ describe("EdgeSecurityGroups", () => {
         assert.equal(table.filter((rule) => rule.startsWith("in emqx 1883")).length, 1);
     });
 
+    test("several EMQX listener ports: one rule each way for the range, from HAProxy only", async () => {
+        new EdgeSecurityGroups("sg", {
+            vpcId: "vpc-1",
+            devicePort: 8883,
+            haproxyHealthPort: 8080,
+            clientCidrs: ["0.0.0.0/0"],
+            emqxHealthCheckPort: 1884,
+            emqxMqttPorts: { first: 1883, last: 1885 },
+        });
+        await settle();
+        const mqtt = [
+            ...ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+            ...ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+        ].filter((r) => Number(r.inputs.fromPort) === 1883);
+        assert.deepEqual(
+            mqtt.map((r) => [r.name, r.inputs.toPort, r.inputs.referencedSecurityGroupId]).sort(),
+            [
+                ["sg-emqx-in-mqtt", 1885, "sg-haproxy-id"],
+                ["sg-haproxy-out-mqtt", 1885, "sg-emqx-id"],
+            ],
+        );
+        // a health port inside the range opens nothing more
+        assert.ok(!created.some((r) => r.name === "sg-emqx-in-health"));
+        assert.throws(
+            () =>
+                new EdgeSecurityGroups("bad", {
+                    vpcId: "vpc-1",
+                    devicePort: 8883,
+                    haproxyHealthPort: 8080,
+                    clientCidrs: ["0.0.0.0/0"],
+                    emqxMqttPorts: { first: 1883, last: 1899 },
+                }),
+            /^Error: emqxMqttPorts: 1883-1899 is not allowed; use a range within 1883-1898$/,
+        );
+    });
+
     test("bad ports and CIDRs are refused", () => {
         const base = {
             vpcId: "vpc-1",

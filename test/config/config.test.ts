@@ -70,9 +70,18 @@ const badConfigs: Array<[string, Record<string, unknown>, string, string]> = [
     ],
     [
         "server maxconn above EMQX limit",
-        { emqx: { maxConnections: 1000 } },
+        { haproxy: { serverMaxconn: 2000 }, emqx: { maxConnections: 1000 } },
         "haproxy.serverMaxconn",
-        "500000",
+        "2000",
+    ],
+    [
+        "server maxconn above one of several EMQX listeners",
+        {
+            haproxy: { maxconn: 250_000, serverMaxconn: 60_000, instanceType: "r7i.large" },
+            emqx: { maxConnections: 100_000 },
+        },
+        "haproxy.serverMaxconn",
+        "60000",
     ],
     [
         "unbounded queue with too few slots",
@@ -247,10 +256,13 @@ describe("stack configuration: defaults and derived values", () => {
         assert.equal(c.target, "aws");
         assert.equal(c.emqx.version, "5.8.9");
         assert.equal(c.emqx.nodes, 3);
-        assert.equal(c.haproxy.maxconn, 500_000);
-        // frontend and per-server limits default to the global one, as in the seed
-        assert.equal(c.haproxy.frontendMaxconn, 500_000);
-        assert.equal(c.haproxy.serverMaxconn, 500_000);
+        // what the default c7i.large holds by the capacity model (about 105000 devices)
+        assert.equal(c.haproxy.maxconn, 100_000);
+        // the frontend limit defaults to the global one; a server line to what one source
+        // address can open to one EMQX port
+        assert.equal(c.haproxy.frontendMaxconn, 100_000);
+        assert.equal(c.haproxy.serverMaxconn, 64_512);
+        assert.equal(c.emqx.maxConnections, 250_000);
         // The cheapest HAProxy handshake at 128-bit strength (docs/pki.md, "Key algorithms").
         assert.equal(c.pki.caKeyAlgorithm, "rsa-3072");
         assert.deepEqual(c.pki.serverKeyAlgorithms, ["ecdsa-p256", "rsa-3072"]);
@@ -325,13 +337,15 @@ describe("committed stack files", () => {
         });
     }
 
-    test("dev has the seed's limits: 2 HAProxy, 3 EMQX, maxconn and max_connections 500000", () => {
+    test("dev states its target: 500000 devices, a 5-minute storm, one host of each tier spare", () => {
         const c = parseEdgeConfig(readStackFile(projectDir, "dev").raw);
         assert.equal(c.target, "aws");
-        assert.equal(c.haproxy.instances, 2);
-        assert.equal(c.emqx.nodes, 3);
-        assert.equal(c.haproxy.maxconn, 500_000);
-        assert.equal(c.emqx.maxConnections, 500_000);
+        assert.equal(c.capacity.targetDevices, 500_000);
+        assert.equal(c.capacity.stormSeconds, 300);
+        assert.equal(c.capacity.spareHosts, 1);
+        // the target itself holds with one of each lost (the guard checks it; this pins the file)
+        assert.ok((c.haproxy.instances - 1) * c.haproxy.maxconn >= 500_000);
+        assert.ok((c.emqx.nodes - 1) * c.emqx.maxConnections >= 500_000);
     });
 
     test("an unknown stack names the stacks that exist", () => {

@@ -56,7 +56,18 @@ test("runs the stack's own rendering: only addresses, paths, log and limits diff
         Math.min(production.process.maxconn, maxconnThatFits()),
     );
     assert.match(edge.haproxyCfg, /crl-file /);
-    assert.equal(edge.spec.backend.servers.length, Math.min(edge.config.emqx.nodes, 3));
+    // one line per stand-in and listener port, as many ports per node as the stack has
+    const linesPerNode = production.backend.linesPerNode ?? 1;
+    assert.equal(
+        edge.spec.backend.servers.length,
+        Math.min(edge.config.emqx.nodes, 3) * linesPerNode,
+    );
+    assert.deepEqual(
+        edge.spec.backend.servers.map((s) => s.name),
+        production.backend.servers
+            .filter((_, i) => i % edge.config.emqx.nodes < 3)
+            .map((s) => s.name),
+    );
 });
 
 test("workers take the stack's drop to haproxy, in a chroot of the run's own, where the user may switch", async () => {

@@ -187,6 +187,40 @@ describe("emqx-mqtt-only-from-haproxy", () => {
             );
         });
     }
+    test("rejects a CIDR on any further PROXY listener port (1884-1898), allows the HAProxy group", async () => {
+        for (const port of [1884, 1898]) {
+            const found = await violations(noCidrIngressToEmqxMqtt, INGRESS_RULE, {
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                cidrIpv4: "10.40.0.0/16",
+            });
+            assert.equal(found.length, 1, `${port}: ${found.join("\n")}`);
+            assert.match(
+                found[0]!,
+                new RegExp(`includes ${port}\\) to 10\\.40\\.0\\.0/16; ${port} may only`),
+            );
+        }
+        assert.deepEqual(
+            await violations(noCidrIngressToEmqxMqtt, INGRESS_RULE, {
+                ipProtocol: "tcp",
+                fromPort: 1883,
+                toPort: 1898,
+                referencedSecurityGroupId: "sg-haproxy",
+            }),
+            [],
+        );
+        assert.deepEqual(
+            await violations(noCidrIngressToEmqxMqtt, INGRESS_RULE, {
+                ipProtocol: "tcp",
+                fromPort: 1899,
+                toPort: 1899,
+                cidrIpv4: "10.40.0.0/16",
+            }),
+            [],
+        );
+    });
+
     test("allows 1883 from the HAProxy group and UDP ranges over 1883", async () => {
         assert.deepEqual(
             await violations(noCidrIngressToEmqxMqtt, INGRESS_RULE, {

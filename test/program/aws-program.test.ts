@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { type EdgeTier, EMQX_PORT_PEERS, TIER_TAG } from "../../components/aws/edge-ports.ts";
 import { FILES_BUCKET_PLACEHOLDER } from "../../components/aws/host-plans.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
+import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
 import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
 import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
@@ -198,7 +199,16 @@ for (const stack of awsStacks) {
                 nodeNames,
             );
             assert.match(conf, /proxy_protocol = true/);
-            assert.match(conf, new RegExp(`max_connections = ${config.emqx.maxConnections}\\b`));
+            // the node's max_connections, shared by its HAProxy-facing listeners
+            const plan = emqxListenerPlan(config);
+            const limits = [...conf.matchAll(/max_connections = (\d+)/g)].map((m) => Number(m[1]));
+            assert.deepEqual(
+                limits,
+                plan.ports.map(() => plan.maxConnectionsPerListener),
+            );
+            assert.ok(
+                plan.maxConnectionsPerListener * plan.ports.length >= config.emqx.maxConnections,
+            );
             const records = ofType(r, "aws:route53/record:Record").map((x) =>
                 String(x.inputs.name),
             );
@@ -531,9 +541,11 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
             if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
             if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
         }
-        // The alarms on EMQX nodes and HAProxy servers follow the node count, as does the dashboard.
+        // The alarms on EMQX nodes and HAProxy servers follow the node count, as does the
+        // dashboard. With one node spare, 3 nodes need 2 listener ports per node to reach maxconn
+        // 250000 and 5 nodes need 1: the one MQTT rule each way narrows in place.
         const allowed =
-            /^(aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf|cluster-nodes)|association:Association )|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-(emqx-nodes-running|haproxy-servers-down)$|aws:cloudwatch\/dashboard:Dashboard )/;
+            /^(aws:ssm\/(parameter:Parameter \S*-(haproxy\.cfg|emqx\.conf|cluster-nodes)|association:Association )|aws:cloudwatch\/metricAlarm:MetricAlarm alarms-(emqx-nodes-running|haproxy-servers-down)$|aws:cloudwatch\/dashboard:Dashboard |aws:vpc\/security\S+ groups-(emqx-in|haproxy-out)-mqtt$)/;
         for (const k of changed) assert.match(k, allowed);
         assert.ok(
             changed.some((k) => k.includes("haproxy.cfg")),
@@ -543,6 +555,20 @@ describe("program, stack dev: raising EMQX nodes from 3 to 5", () => {
             changed.some((k) => k.includes("emqx.conf")),
             "emqx.conf gains two seeds",
         );
+    });
+
+    test("the MQTT rules narrow from 1883-1884 to 1883 in place: same resources, only toPort differs", () => {
+        for (const name of ["groups-emqx-in-mqtt", "groups-haproxy-out-mqtt"]) {
+            const before = three.resources.find((x) => x.name === name);
+            const after = five.resources.find((x) => x.name === name);
+            assert.ok(before && after, name);
+            assert.equal(before.type, after.type);
+            assert.deepEqual([before.inputs.fromPort, before.inputs.toPort], [1883, 1884]);
+            assert.deepEqual([after.inputs.fromPort, after.inputs.toPort], [1883, 1883]);
+            // Everything else (group, peer, protocol) is equal: the provider updates the rule
+            // with ModifySecurityGroupRules instead of replacing it.
+            assert.deepEqual({ ...before.inputs, toPort: 0 }, { ...after.inputs, toPort: 0 });
+        }
     });
 });
 

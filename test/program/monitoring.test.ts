@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { fleetDeviceCapacity } from "../../capacity/stack-capacity.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
+import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
 import { readStackFile } from "../../infra/stack-file.ts";
 import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
@@ -98,10 +100,11 @@ describe("dev declares its alarms, each notifying the SNS topic", () => {
     test("fleet capacity: active flows above 80% of what the fleet holds", () => {
         const a = alarm(dev, "fleet-capacity");
         assert.equal(a.inputs.metricName, "ActiveFlowCount");
-        assert.equal(a.inputs.threshold, 0.8 * config.haproxy.instances * config.haproxy.maxconn);
+        // what the capacity model says the fleet holds
+        assert.equal(a.inputs.threshold, Math.floor(0.8 * fleetDeviceCapacity(config)));
         assert.equal(
             alarm(tuned, "fleet-capacity").inputs.threshold,
-            0.7 * config.haproxy.instances * config.haproxy.maxconn,
+            Math.floor(0.7 * fleetDeviceCapacity(config)),
         );
     });
 
@@ -123,7 +126,8 @@ describe("dev declares its alarms, each notifying the SNS topic", () => {
                 "haproxy-servers-down",
                 "haproxy_backend_active_servers",
                 "haproxy",
-                config.emqx.nodes,
+                // one server line per EMQX node and listener port
+                config.emqx.nodes * emqxListenerPlan(config).ports.length,
             ],
             ["haproxy-memory", "mem_used_percent", "haproxy", 85],
             ["emqx-memory", "mem_used_percent", "emqx", 85],

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { listStacks } from "../../infra/stack-file.ts";
+import { parseEdgeConfig } from "../../infra/config.ts";
+import { listStacks, readStackFile } from "../../infra/stack-file.ts";
 import { auditEmqxConfig } from "../../templates/emqx-schema-keys.ts";
 import { renderTicketKeysFile, TICKET_SEED_BYTES } from "../../templates/tls-ticket-keys.ts";
 import { makeCfsslChain } from "../support/cfssl-chain.ts";
@@ -110,8 +111,9 @@ describe("npm run render", () => {
         });
     }
 
-    test("dev: verify required, issuer pinning, CN to EMQX, maxconn 500000; proxy_protocol and max_connections", async () => {
+    test("dev: verify required, issuer pinning, CN to EMQX, its maxconn; 2 listener ports per EMQX node", async () => {
         const out = join(work, "dev");
+        const config = parseEdgeConfig(readStackFile(projectDir, "dev").raw);
         const haproxy = await readFile(join(out, "haproxy/haproxy.cfg"), "utf8");
         assert.match(haproxy, /^ {4}bind .* ssl .* verify required/m);
         assert.match(
@@ -119,18 +121,33 @@ describe("npm run render", () => {
             /tcp-request session reject unless \{ ssl_c_i_dn\(CN\) -m str 'mqtt-edge Device Intermediate CA' \}/,
         );
         const servers = haproxy.split("\n").filter((l) => l.trim().startsWith("server "));
-        assert.equal(servers.length, 3);
-        for (const line of servers) assert.match(line, / send-proxy-v2-ssl-cn /);
-        assert.match(haproxy, /^global\n(?: {4}.*\n)* {4}maxconn 500000$/m);
-        assert.match(haproxy, /^frontend mqtts\n(?: {4}.*\n)* {4}maxconn 500000$/m);
+        // maxconn 250000 with one of 3 nodes spare: 2 x 64512 ports per node is the first that
+        // covers it, so one line per node and port
+        assert.equal(servers.length, config.emqx.nodes * 2);
+        for (const port of [1883, 1884]) {
+            assert.equal(servers.filter((l) => l.includes(`:${port} `)).length, config.emqx.nodes);
+        }
+        for (const line of servers) assert.match(line, / send-proxy-v2-ssl-cn check /);
+        const maxconn = config.haproxy.maxconn;
+        assert.match(haproxy, new RegExp(`^global\\n(?: {4}.*\\n)* {4}maxconn ${maxconn}$`, "m"));
+        assert.match(
+            haproxy,
+            new RegExp(`^frontend mqtts\\n(?: {4}.*\\n)* {4}maxconn ${maxconn}$`, "m"),
+        );
         // The exporter and stats page have no authentication: loopback only on the hosts.
         assert.match(haproxy, /^frontend admin\n {4}bind 127\.0\.0\.1:8405$/m);
         const confs = (await listFiles(join(out, "emqx"))).filter((f) => f.endsWith(".conf"));
-        assert.equal(confs.length, 3);
+        assert.equal(confs.length, config.emqx.nodes);
         for (const file of confs) {
             const text = await readFile(file, "utf8");
-            assert.match(text, /proxy_protocol = true/);
-            assert.match(text, /max_connections = 500000/);
+            assert.equal(text.match(/proxy_protocol = true/g)?.length, 2);
+            assert.equal(
+                text.match(
+                    new RegExp(`max_connections = ${config.emqx.maxConnections / 2}\\b`, "g"),
+                )?.length,
+                2,
+            );
+            assert.match(text, /bind = "0\.0\.0\.0:1884"/);
         }
     });
 

@@ -511,3 +511,48 @@ describe("numbers and combinations outside what EMQX and the edge allow", () => 
         );
     });
 });
+
+describe("several HAProxy-facing listeners (additionalPorts)", () => {
+    test("one listener per port, same settings and access rules, allow-listed keys", async () => {
+        const spec = withListener({ additionalPorts: [1884, 1885], maxConnections: 100_000 });
+        const conf = await parseHocon(renderEmqxConf(spec));
+        assert.deepEqual(auditEmqxConfig(conf, { version: spec.version }), []);
+        const tcp = at(conf, "listeners.tcp") as Record<string, Record<string, unknown>>;
+        assert.deepEqual(Object.keys(tcp), ["default", "haproxy2", "haproxy3"]);
+        const { bind: _first, ...settings } = tcp.default ?? {};
+        for (const [name, port] of [
+            ["haproxy2", 1884],
+            ["haproxy3", 1885],
+        ] as const) {
+            const { bind, ...rest } = tcp[name] ?? {};
+            assert.equal(bind, `0.0.0.0:${port}`);
+            assert.deepEqual(rest, settings, name);
+        }
+        assert.equal(tcp.haproxy2?.proxy_protocol, true);
+        assert.deepEqual(tcp.haproxy3?.access_rules, [
+            "allow 10.0.1.10/32",
+            "allow 10.0.2.10/32",
+            "allow 10.0.3.0/24",
+            "deny all",
+        ]);
+        // Erlang ports for every listener's connections
+        assert.ok(Number(at(conf, "node.max_ports")) >= 2 * 3 * 100_000);
+    });
+
+    test("no additional ports renders exactly the one default listener", async () => {
+        const conf = await parseHocon(renderEmqxConf(baseSpec()));
+        assert.deepEqual(Object.keys(at(conf, "listeners.tcp") as object), ["default"]);
+    });
+
+    test("a repeated port, the bind port again, a dashboard port or too many are refused", () => {
+        assertRejects(
+            withListener({ additionalPorts: [1884, 1884] }),
+            "mqttListener.additionalPorts",
+        );
+        assertRejects(withListener({ additionalPorts: [1883] }), "mqttListener.additionalPorts");
+        assertRejects(withListener({ additionalPorts: [0] }), "mqttListener.additionalPorts[0]");
+        assertRejects(withListener({ additionalPorts: [18083] }), "dashboardBind");
+        const many = Array.from({ length: 16 }, (_, i) => 1884 + i);
+        assertRejects(withListener({ additionalPorts: many }), "mqttListener.additionalPorts");
+    });
+});

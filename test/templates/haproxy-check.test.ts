@@ -86,6 +86,25 @@ describe("rendered haproxy.cfg passes `haproxy -c -dW` (Debian HAProxy 2.6)", ()
         await assertValid(spec);
     });
 
+    test("two listener ports per EMQX node: one server line each, said in a comment", async () => {
+        const spec = devLikeSpec(pki);
+        const first = spec.backend.servers;
+        spec.backend.servers = [
+            ...first,
+            ...first.map((s) => ({ ...s, name: `${s.name}-2`, port: s.port + 10 })),
+        ];
+        spec.backend.linesPerNode = 2;
+        const config = await assertValid(spec);
+        const backend = config.slice(config.indexOf("backend emqx"));
+        assert.match(
+            backend,
+            /^ {4}# 2 lines per EMQX node, one per listener port: one source address opens at most 64512 connections to one address:port\n {4}server /m,
+        );
+        assert.equal(backend.match(/^ {4}server \S+-\d+-2 /gm)?.length, first.length);
+        // one line per node renders no such comment
+        assert.doesNotMatch(renderHaproxyCfg(devLikeSpec(pki)), /lines per EMQX node/);
+    });
+
     test("an issuer CN with spaces and punctuation stays one quoted ACL pattern", async () => {
         const spec = minimalSpec(pki);
         spec.mqtts.deviceIssuerCommonName = "ACME (EU) Devices: Issuing CA 2, v=3";

@@ -25,6 +25,11 @@ import { EdgePki } from "./edge-pki.ts";
 export interface EdgeOptions {
     /** Number of broker stand-ins (EMQX nodes); default 3. */
     brokerCount?: number;
+    /**
+     * MQTT listeners per stand-in and so server lines per node, as a stack whose maxconn needs
+     * several EMQX listener ports renders them (infra/edge-specs.ts); default 1.
+     */
+    listenersPerNode?: number;
     /** Changes to the default spec (balance, limits, health check, accept-proxy, ...). */
     customize?: (spec: HaproxySpec) => void;
     /** Runs once the stand-ins listen, before the spec is built (e.g. read their status port). */
@@ -111,7 +116,11 @@ export class EdgeHarness {
             cleanups.push(() => pki.remove());
             await options.prepare?.(pki);
             const statusPort = await findFreePort(brokerAddresses[0] ?? haproxyAddress);
-            const brokers = await BrokerStandIns.start({ addresses: brokerAddresses, statusPort });
+            const brokers = await BrokerStandIns.start({
+                addresses: brokerAddresses,
+                statusPort,
+                ...(options.listenersPerNode ? { listenersPerNode: options.listenersPerNode } : {}),
+            });
             cleanups.push(() => brokers.close());
             options.prepareBrokers?.(brokers);
             const spec = defaultSpec({
@@ -244,11 +253,16 @@ function defaultSpec(inputs: DefaultSpecInputs): HaproxySpec {
         },
         backend: {
             balance: "leastconn",
-            servers: brokers.nodes.map((node) => ({
-                name: node.name,
-                host: node.address,
-                port: node.mqttPort,
-            })),
+            // Port by port, as production orders them: the first listener of every node, then
+            // the second; the first line of a node keeps the node's plain name.
+            servers: (brokers.nodes[0]?.mqttPorts ?? []).flatMap((_, index) =>
+                brokers.nodes.map((node) => ({
+                    name: index === 0 ? node.name : `${node.name}-${index + 1}`,
+                    host: node.address,
+                    port: node.mqttPorts[index] ?? 0,
+                })),
+            ),
+            linesPerNode: brokers.nodes[0]?.mqttPorts.length ?? 1,
             serverDefaults: {
                 checkIntervalMs: 300,
                 downCheckIntervalMs: 300,

@@ -1,0 +1,129 @@
+/**
+ * The one reader of capacity/measured-figures.json: every per-device figure the capacity model
+ * uses, validated (value, unit, date, method; the command for a measured figure, the source for a
+ * cited one), converted to the units the model computes in. The benchmarks rewrite the file;
+ * entries the model does not know are left alone, entries it needs must be there.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/** How a figure came about; only measured ones carry a command that reproduces them. */
+export type FigureKind = "measured" | "cited" | "allowance";
+
+const entrySchema = z
+    .object({
+        value: z.number().positive(),
+        unit: z.enum(["KiB", "MiB", "us"]),
+        date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date YYYY-MM-DD" }),
+        method: z.string().min(10, { error: "must say how the figure was obtained" }),
+        command: z.string().min(1).optional(),
+        kind: z.enum(["measured", "cited", "allowance"]).default("measured"),
+        source: z.string().min(1).optional(),
+    })
+    .refine((e) => e.kind !== "measured" || e.command !== undefined, {
+        error: "a measured figure needs the command that reproduces it",
+        path: ["command"],
+    })
+    .refine((e) => e.kind !== "cited" || e.source !== undefined, {
+        error: "a cited figure needs its source",
+        path: ["source"],
+    });
+
+/** One validated figure as the file states it. */
+export type FigureEntry = z.output<typeof entrySchema>;
+
+/** The figures the model needs, with the unit each must be stated in. */
+const required = {
+    haproxyRssPerIdleDevice: "KiB",
+    kernelPerDevice: "KiB",
+    haproxyRssPerMaxconnSlot: "KiB",
+    haproxyBaseRss: "MiB",
+    osReserve: "MiB",
+    haproxyCpuPerFullConnect: "us",
+    haproxyCpuPerResumedConnect: "us",
+    emqxMemoryPerConnection: "KiB",
+} as const;
+
+export type FigureName = keyof typeof required;
+
+/** The model's inputs, in KiB and microseconds, each with the entry it came from. */
+export interface CapacityFigures {
+    /** HAProxy RSS per idle established mutual-TLS device. */
+    readonly haproxyKiBPerDevice: number;
+    /** Kernel memory for the two sockets HAProxy holds per device. */
+    readonly kernelKiBPerDevice: number;
+    /** HAProxy RSS per configured maxconn slot, used or not (fd table and friends). */
+    readonly haproxyKiBPerMaxconnSlot: number;
+    /** HAProxy RSS with no device connected. */
+    readonly haproxyBaseKiB: number;
+    /** Memory a host keeps for the OS before the proxy or broker gets any. */
+    readonly osReserveKiB: number;
+    /** HAProxy CPU per full device connect (mutual TLS + MQTT CONNECT). */
+    readonly fullConnectUs: number;
+    /** HAProxy CPU per resumed device connect. */
+    readonly resumedConnectUs: number;
+    /** EMQX memory per MQTT connection, node baseline and kernel included. */
+    readonly emqxKiBPerConnection: number;
+    /** Every entry as stated in the file, for reports. */
+    readonly entries: Readonly<Record<FigureName, FigureEntry>>;
+}
+
+/** Default location: next to this module. */
+export const MEASURED_FIGURES_PATH = new URL("./measured-figures.json", import.meta.url);
+
+/**
+ * Validates the parsed file. Throws one line naming the entry, the field and what is allowed.
+ */
+export function parseCapacityFigures(
+    raw: unknown,
+    origin = "measured-figures.json",
+): CapacityFigures {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        throw new Error(`${origin}: must be a JSON object of named figures`);
+    }
+    const record = raw as Record<string, unknown>;
+    const entries = {} as Record<FigureName, FigureEntry>;
+    for (const [name, unit] of Object.entries(required) as [FigureName, string][]) {
+        if (!(name in record)) {
+            throw new Error(
+                `${origin}: ${name} is missing; the capacity model needs it (in ${unit})`,
+            );
+        }
+        const result = entrySchema.safeParse(record[name]);
+        if (!result.success) {
+            const issue = result.error.issues[0];
+            const field = issue?.path.join(".") || "(entry)";
+            throw new Error(`${origin}: ${name}.${field}: ${issue?.message ?? "is invalid"}`);
+        }
+        if (result.data.unit !== unit) {
+            throw new Error(
+                `${origin}: ${name}.unit = ${JSON.stringify(result.data.unit)}: must be ${unit}`,
+            );
+        }
+        entries[name] = result.data;
+    }
+    const mib = (name: FigureName) => entries[name].value * 1024;
+    const value = (name: FigureName) => entries[name].value;
+    return {
+        haproxyKiBPerDevice: value("haproxyRssPerIdleDevice"),
+        kernelKiBPerDevice: value("kernelPerDevice"),
+        haproxyKiBPerMaxconnSlot: value("haproxyRssPerMaxconnSlot"),
+        haproxyBaseKiB: mib("haproxyBaseRss"),
+        osReserveKiB: mib("osReserve"),
+        fullConnectUs: value("haproxyCpuPerFullConnect"),
+        resumedConnectUs: value("haproxyCpuPerResumedConnect"),
+        emqxKiBPerConnection: value("emqxMemoryPerConnection"),
+        entries,
+    };
+}
+
+let cached: CapacityFigures | undefined;
+
+/** Reads and validates the committed figures file (once per process). */
+export function loadCapacityFigures(): CapacityFigures {
+    if (cached === undefined) {
+        const text = readFileSync(MEASURED_FIGURES_PATH, "utf8");
+        cached = parseCapacityFigures(JSON.parse(text));
+    }
+    return cached;
+}
