@@ -110,7 +110,7 @@ export function renderLoadGeneratorUserData(spec: LoadGeneratorUserDataSpec): st
         "sysctl -e -p /etc/sysctl.d/60-mqtt-edge.conf",
         writeFileCommand(RUN_SCRIPT_PATH, "0755", renderLoadGeneratorRunScript(spec)),
         // A transient unit, so the run gets its own file-descriptor limit and outlives cloud-init.
-        `systemd-run --unit=mqtt-edge-loadgen --property=LimitNOFILE=${fileDescriptorLimit(limits)} ${RUN_SCRIPT_PATH}`,
+        `systemd-run --unit=mqtt-edge-loadgen --setenv=AWS_DEFAULT_REGION="\${region}" --property=LimitNOFILE=${fileDescriptorLimit(limits)} ${RUN_SCRIPT_PATH}`,
         "",
     ].join("\n");
 }

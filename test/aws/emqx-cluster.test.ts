@@ -210,10 +210,20 @@ describe("EmqxCluster", () => {
         const bySid = new Map(
             policy.Statement.map((s: { Sid: string; Resource: unknown }) => [s.Sid, s.Resource]),
         );
-        assert.deepEqual(bySid.get("ReadOwnParameters"), [
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/emqx.conf",
-            "arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/secrets.env",
-        ]);
+        // Exactly the node files: emqx.conf, the secrets and the shared host settings.
+        assert.deepEqual(
+            bySid.get("ReadOwnParameters"),
+            [
+                "emqx.conf",
+                "secrets.env",
+                "emqx-version",
+                "cluster-nodes",
+                "sysctl.conf",
+                "emqx-limits.conf",
+            ].map(
+                (key) => `arn:aws:ssm:eu-west-1:123456789012:parameter/mqtt-edge/test/emqx/${key}`,
+            ),
+        );
         // The key the parameters are encrypted with, and no other.
         assert.deepEqual(bySid.get("DecryptOwnParametersThroughSsm"), [
             named("emqx-files-emqx.conf").inputs.keyId,
