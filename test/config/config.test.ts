@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, ENCRYPTED_SECRET, parseEdgeConfig } from "../../infra/config.ts";
-import { listStacks, readStackFile } from "../../infra/stack-file.ts";
+import { readStackFile } from "../../infra/stack-file.ts";
+import { committedStacks } from "../support/committed-stacks.ts";
 
 const projectDir = new URL("../../", import.meta.url).pathname;
 
@@ -323,7 +324,7 @@ describe("secrets encrypted in a stack file (read without the Pulumi CLI)", () =
 });
 
 describe("committed stack files", () => {
-    const stacks = listStacks(projectDir);
+    const stacks = committedStacks(projectDir);
 
     test("there is a dev stack", () => {
         assert.ok(stacks.includes("dev"), `stacks: ${stacks.join(", ")}`);

@@ -3,6 +3,7 @@
  * schema it embeds), on maintained actions only, the pull-request preview covering every committed
  * AWS stack, and CI running the release gate.
  */
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -12,7 +13,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { parseEdgeConfig } from "../../infra/config.ts";
-import { listStacks, readStackFile } from "../../infra/stack-file.ts";
+import { readStackFile } from "../../infra/stack-file.ts";
+import { committedStacks } from "../support/committed-stacks.ts";
 
 const root = new URL("../../", import.meta.url);
 const workflow = (name: string) =>
@@ -21,7 +23,7 @@ const workflow = (name: string) =>
     };
 
 const projectDir = new URL(root).pathname;
-const awsStacks = listStacks(projectDir).filter(
+const awsStacks = committedStacks(projectDir).filter(
     (stack) => parseEdgeConfig(readStackFile(projectDir, stack).raw).target === "aws",
 );
 

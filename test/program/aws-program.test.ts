@@ -3,6 +3,7 @@
  * fake and the real CRL command: the resource graph, its wiring, the security rules, the rendered
  * files, and where secrets go. What this does not prove: that AWS accepts the layout.
  */
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -14,11 +15,12 @@ import { type EdgeTier, EMQX_PORT_PEERS, TIER_TAG } from "../../components/aws/e
 import { FILES_BUCKET_PLACEHOLDER } from "../../components/aws/host-plans.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
-import { listStacks, readStackFile } from "../../infra/stack-file.ts";
+import { readStackFile } from "../../infra/stack-file.ts";
 import { DATA_VOLUME_PLACEHOLDER, renderStackFiles } from "../../infra/stack-files.ts";
 import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies.ts";
 import { stackViolations, violations } from "../policy/fake-policy-args.ts";
 import { programStack } from "../policy/program-stack.ts";
+import { committedStacks } from "../support/committed-stacks.ts";
 import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
@@ -114,7 +116,7 @@ function manifestLines(userData: string) {
         });
 }
 
-const awsStacks = listStacks(projectDir).filter(
+const awsStacks = committedStacks(projectDir).filter(
     (stack) => parseEdgeConfig(readStackFile(projectDir, stack).raw).target === "aws",
 );
 

@@ -2,6 +2,7 @@
  * `npm run render` end to end: the CLI as a child process, its files checked by the programs
  * that will read them (haproxy -c -dW, a HOCON parser plus the EMQX key allow-list).
  */
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,10 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parseEdgeConfig } from "../../infra/config.ts";
-import { listStacks, readStackFile } from "../../infra/stack-file.ts";
+import { readStackFile } from "../../infra/stack-file.ts";
 import { auditEmqxConfig } from "../../templates/emqx-schema-keys.ts";
 import { renderTicketKeysFile, TICKET_SEED_BYTES } from "../../templates/tls-ticket-keys.ts";
 import { makeCfsslChain } from "../support/cfssl-chain.ts";
+import { committedStacks } from "../support/committed-stacks.ts";
 import { checkHaproxyConfig } from "../support/haproxy-check.ts";
 import { parseHocon } from "../support/hocon.ts";
 import { type TestPkiFiles, writeTestPkiFiles } from "../support/test-pki-files.ts";
@@ -82,7 +84,7 @@ describe("npm run render", () => {
         await pki?.remove();
     });
 
-    for (const stack of listStacks(projectDir)) {
+    for (const stack of committedStacks(projectDir)) {
         describe(`stack ${stack}`, () => {
             let out: string;
             before(async () => {
