@@ -12,7 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { renderEmqxUserData } from "../../templates/cloud-init-emqx.ts";
+import {
+    EMQX_CLUSTER_NODES_FILE_PATH,
+    EMQX_LIMITS_DROP_IN_PATH,
+    EMQX_SYSCTL_PATH,
+    EMQX_VERSION_FILE_PATH,
+    renderEmqxUserData,
+} from "../../templates/cloud-init-emqx.ts";
 import {
     pinnedAptKeyCommands,
     pinnedDownloadCommands,
@@ -141,6 +147,18 @@ test("pins reach the EMQX user-data only when configured", () => {
                 mode: "0600",
                 owner: "root:root",
             },
+            // The settings every node fetches besides emqx.conf (version pin, peers, limits).
+            ...[
+                EMQX_VERSION_FILE_PATH,
+                EMQX_CLUSTER_NODES_FILE_PATH,
+                EMQX_SYSCTL_PATH,
+                EMQX_LIMITS_DROP_IN_PATH,
+            ].map((path) => ({
+                parameterName: `/e/${path.split("/").at(-1)}`,
+                path,
+                mode: "0644",
+                owner: "root:root",
+            })),
         ],
     };
     const plain = renderEmqxUserData(spec);

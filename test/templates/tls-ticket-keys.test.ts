@@ -121,10 +121,10 @@ test("an AWS stack ships the seed and the script with the HAProxy files and size
     const config = parseEdgeConfig({
         target: "aws",
         deviceDomains: ["mqtt.example.com"],
-        haproxy: { maxconn: 120_000, tlsSessionLifetimeSeconds: 1800 },
+        haproxy: { maxconn: 90_000, tlsSessionLifetimeSeconds: 1800 },
     });
     const spec = haproxySpecFor(config, { serverKeyAlgorithms: ["ecdsa-p256"], withCrl: true });
-    assert.equal(spec.process.tlsSessionCacheSize, 120_000, "one cache block per connection");
+    assert.equal(spec.process.tlsSessionCacheSize, 90_000, "one cache block per connection");
     assert.equal(spec.process.tlsSessionLifetimeMs, 1_800_000);
     assert.ok(spec.mqtts.tlsTicketKeysPath?.startsWith("/run/"), "keys on tmpfs");
 
