@@ -87,11 +87,15 @@ export class HaproxyProcess {
             child.once("error", reject);
         });
         try {
-            await waitFor("haproxy runtime API to answer", deadlineMs, async () => {
+            // Both sockets: the worker's runtime API, and the master CLI that reloads and worker
+            // look-ups use (it can open a moment after the worker answers).
+            await waitFor("haproxy runtime API and master CLI to answer", deadlineMs, async () => {
                 if (haproxy.#exited)
                     throw new Error(`haproxy exited during start:\n${haproxy.logText()}`);
                 const info = await haproxy.runtime("show info").catch(() => "");
-                return info.includes("Pid:");
+                if (!info.includes("Pid:")) return false;
+                const processes = await haproxy.master("show proc").catch(() => "");
+                return processes.includes("worker");
             });
         } catch (error) {
             await haproxy.stop();
