@@ -111,7 +111,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     // server certificates' SANs.
     const pki = new Pki("pki", edgePkiArgs(config, secrets, [nlb.dnsName]));
     const rootKeyPem = pki.rootKeyPem;
-    const crls = edgeCrls(pki, context, config.pki.crl);
+    const crls = edgeCrls(pki, context, {
+        enabled: config.pki.crl,
+        rootCrlPem: config.caRootCrlPem,
+    });
 
     const serverKeyAlgorithms = pki.serverCertificates.map((c) => c.keyAlgorithm);
     const haproxySpec = haproxySpecFor(config, {
@@ -282,6 +285,8 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         intermediateCertPem: pki.deviceCaCertPem,
         intermediateKeyPem: pki.deviceCaKeyPem,
         ...(rootKeyPem ? { rootKeyPem } : {}),
+        /** A bring-your-own root's CRL as supplied (no root key here): `npm run crl` reads it. */
+        ...(crls && config.caRootCrlPem !== undefined ? { rootCrlPem: config.caRootCrlPem } : {}),
         serverCertificatesPem: pki.serverCertificates.map((c) => c.fullChainPem),
         testDevices: pki.testDevices.map((d) => ({
             commonName: d.commonName,

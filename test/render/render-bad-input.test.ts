@@ -179,9 +179,9 @@ describe("npm run render: bad input", () => {
         assert.deepEqual(result.written, []);
     });
 
-    test("no caRootKeyPem and no pki.crl: false is refused naming pki.crl", async () => {
+    test("no caRootKeyPem, no caRootCrlPem and no pki.crl: false is refused naming pki.crl", async () => {
         const result = await renderStack(byoStack({ rootKey: null }));
-        assertOneLine(result, /^render: mqtt-edge:pki\.crl = true: must be set to false/);
+        assertOneLine(result, /^render: mqtt-edge:pki\.crl = true: needs the root.s CRL.*allowed: caRootCrlPem/);
         assert.deepEqual(result.written, []);
     });
 
