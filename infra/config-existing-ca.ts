@@ -5,12 +5,13 @@
  * brings the root's CRL (pki/supplied-root-crl.ts) or says it runs without revocation. Every
  * failure is one line naming the stack key.
  */
+
+import { defaultCrlPolicy } from "../pki/crl-policy.ts";
 import {
     checkExistingCaChain,
     ExistingCaError,
     type ExistingCaField,
 } from "../pki/existing-ca-check.ts";
-import { defaultCrlPolicy } from "../pki/crl-policy.ts";
 import { checkSuppliedRootCrl, SuppliedRootCrlError } from "../pki/supplied-root-crl.ts";
 import type { EdgeConfig } from "./config.ts";
 import { CONFIG_NAMESPACE, ConfigError, fail } from "./config-errors.ts";

@@ -90,9 +90,7 @@ export function timeOf(der: Uint8Array, time: Tlv): Date | undefined {
     if (match === null) return undefined;
     const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
     const year = time.tag === 0x17 ? ((y as number) >= 50 ? 1900 : 2000) + (y as number) : y;
-    const date = new Date(
-        Date.UTC(year as number, (mo as number) - 1, d, h, mi, s),
-    );
+    const date = new Date(Date.UTC(year as number, (mo as number) - 1, d, h, mi, s));
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
 

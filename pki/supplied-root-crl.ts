@@ -13,9 +13,9 @@
  * a bad signature fails every device ("CRL signature failure"); past nextUpdate, "CRL has
  * expired"; one that lists the device CA's serial refuses every device it issued.
  */
-import { constants, X509Certificate, verify } from "node:crypto";
-import { hasKeyUsage, keyUsageBits } from "./der-key-usage.ts";
+import { constants, verify, X509Certificate } from "node:crypto";
 import { children, encodingOf, integerHex, oidText, readTlv, type Tlv, timeOf } from "./der.ts";
+import { hasKeyUsage, keyUsageBits } from "./der-key-usage.ts";
 import { oneLineSubject } from "./existing-ca-check.ts";
 import { PkiInputError } from "./input-error.ts";
 import { pemBlocks, toPem } from "./pem.ts";

@@ -374,7 +374,8 @@ async function build(flags: ParsedFlags): Promise<number> {
         now,
     );
     const rootSide = await rootCrlSide(pems, intermediate, now, policy);
-    const cas: IssuingCa[] = rootSide.ca === undefined ? [intermediate] : [intermediate, rootSide.ca];
+    const cas: IssuingCa[] =
+        rootSide.ca === undefined ? [intermediate] : [intermediate, rootSide.ca];
     for (const entry of file.revoked) {
         if (entry.issuerKeyId === rootSide.keyId && rootSide.ca === undefined) {
             throw new PkiInputError(

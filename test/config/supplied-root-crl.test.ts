@@ -98,7 +98,10 @@ describe("a supplied root CRL (mqtt-edge:caRootCrlPem) with the seed's cfssl cha
             /is not a parseable CRL|does not verify against that root's key|is not issued by/,
         );
         refuses(
-            { ...byo, caRootCrlPem: "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----" },
+            {
+                ...byo,
+                caRootCrlPem: "-----BEGIN X509 CRL-----\nnot base64\n-----END X509 CRL-----",
+            },
             "caRootCrlPem",
             /is not a parseable CRL/,
         );

@@ -181,7 +181,10 @@ describe("npm run render: bad input", () => {
 
     test("no caRootKeyPem, no caRootCrlPem and no pki.crl: false is refused naming pki.crl", async () => {
         const result = await renderStack(byoStack({ rootKey: null }));
-        assertOneLine(result, /^render: mqtt-edge:pki\.crl = true: needs the root.s CRL.*allowed: caRootCrlPem/);
+        assertOneLine(
+            result,
+            /^render: mqtt-edge:pki\.crl = true: needs the root.s CRL.*allowed: caRootCrlPem/,
+        );
         assert.deepEqual(result.written, []);
     });
 
