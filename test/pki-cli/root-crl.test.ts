@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type CfsslChain, makeCfsslChain } from "../support/cfssl-chain.ts";
 import { type CfsslRootCrls, makeCfsslRootCrls } from "../support/cfssl-root-crls.ts";
-import { openssl, runScript, stderrLines } from "./run-process.ts";
+import { openssl, runProcess, runScript, stderrLines } from "./run-process.ts";
 
 let work: string;
 let chain: CfsslChain;
@@ -155,6 +155,31 @@ describe("crl with a supplied root CRL", () => {
         const lacking = await verifyWithCrl(intermediateOnly, join(devices, "DEV-0001.crt"));
         assert.notEqual(lacking.code, 0);
         assert.match(lacking.stdout + lacking.stderr, /unable to get certificate CRL/);
+    });
+
+    test("HAProxy loads the file as crl-file next to the seed's CA files", async () => {
+        const serverPem = join(work, "server-allinone.pem");
+        await writeFile(
+            serverPem,
+            (await readFile(chain.serverKey, "utf8")) + (await readFile(chain.serverCert, "utf8")),
+        );
+        const config = join(work, "haproxy.cfg");
+        await writeFile(
+            config,
+            [
+                "defaults",
+                "    mode tcp",
+                "    timeout connect 5s",
+                "    timeout client 60s",
+                "    timeout server 60s",
+                "frontend mqtt-tls",
+                // haproxy -c never binds, so the port number is never used.
+                `    bind 127.0.0.1:18883 ssl crt ${serverPem} ca-file ${chain.intermediateCert} ca-verify-file ${chain.rootCert} verify required crl-file ${crlPath}`,
+                "",
+            ].join("\n"),
+        );
+        const checked = await runProcess("haproxy", ["-c", "-f", config]);
+        assert.equal(checked.code, 0, checked.stdout + checked.stderr);
     });
 
     test("--check reports the root CRL's days left next to the intermediate's", async () => {
