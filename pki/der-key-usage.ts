@@ -10,6 +10,7 @@
  * malformed reads as "no such extension",
  * which is what a certificate that node:crypto already parsed never is.
  */
+
 import { children, readTlv, type Tlv } from "./der.ts";
 
 /** KeyUsage bit numbers (RFC 5280 §4.2.1.3). */

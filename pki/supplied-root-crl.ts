@@ -14,7 +14,7 @@
  * expired"; one that lists the device CA's serial refuses every device it issued.
  */
 import { constants, verify, X509Certificate } from "node:crypto";
-import { children, encodingOf, integerHex, oidText, readTlv, type Tlv, timeOf } from "./der.ts";
+import { children, decodeTime, encodingOf, integerHex, oidText, readTlv, type Tlv } from "./der.ts";
 import { hasKeyUsage, keyUsageBits } from "./der-key-usage.ts";
 import { oneLineSubject } from "./existing-ca-check.ts";
 import { PkiInputError } from "./input-error.ts";
@@ -105,12 +105,12 @@ function parseCrl(der: Uint8Array): ParsedCrl | undefined {
     const [, issuer, thisUpdateField] = fields.slice(i, i + 3);
     i += 3;
     if (issuer?.tag !== 0x30 || thisUpdateField === undefined) return undefined;
-    const thisUpdate = timeOf(der, thisUpdateField);
+    const thisUpdate = decodeTime(der, thisUpdateField);
     if (thisUpdate === undefined) return undefined;
     let nextUpdate: Date | undefined;
     const next = fields[i];
     if (next !== undefined && (next.tag === 0x17 || next.tag === 0x18)) {
-        nextUpdate = timeOf(der, next);
+        nextUpdate = decodeTime(der, next);
         if (nextUpdate === undefined) return undefined;
         i++;
     }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { children, encodingOf, integerHex, oidText, readTlv, timeOf } from "../../pki/der.ts";
+import { children, decodeTime, encodingOf, integerHex, oidText, readTlv } from "../../pki/der.ts";
 
 const bytes = (hex: string) => new Uint8Array(Buffer.from(hex.replace(/\s+/g, ""), "hex"));
 const ascii = (text: string) => Buffer.from(text, "latin1").toString("hex");
@@ -51,7 +51,7 @@ describe("DER reader", () => {
     test("UTCTime (50-99 are 19xx) and GeneralizedTime; other forms are nothing", () => {
         const time = (tag: string, text: string) => {
             const der = bytes(`${tag} ${text.length.toString(16).padStart(2, "0")} ${ascii(text)}`);
-            return timeOf(der, readTlv(der, 0)!)?.toISOString();
+            return decodeTime(der, readTlv(der, 0)!)?.toISOString();
         };
         assert.equal(time("17", "261201043047Z"), "2026-12-01T04:30:47.000Z");
         assert.equal(time("17", "500101000000Z"), "1950-01-01T00:00:00.000Z");
