@@ -70,10 +70,19 @@ describe("bring-your-own CA in a stack, whole program under mocks", { concurrenc
                 r.name.includes("server"),
         );
 
+    /** The BYO stack without root key and with CRLs off (started once, two tests read it). */
+    let crlOffRun: Promise<ProgramRun> | undefined;
+    const withCrlOff = (): Promise<ProgramRun> => {
+        crlOffRun ??= runProgram([...chainOverrides(), set("pki.crl", false)]).then((result) => {
+            assert.equal(result.code, 0, result.stderr.slice(-2000));
+            return JSON.parse(result.stdout) as ProgramRun;
+        });
+        crlOffRun.catch(() => {});
+        return crlOffRun;
+    };
+
     test("without caRootKeyPem and with pki.crl: false: device-CA-issued server cert, no CRL", async () => {
-        const result = await runProgram([...chainOverrides(), set("pki.crl", false)]);
-        assert.equal(result.code, 0, result.stderr.slice(-2000));
-        const run = JSON.parse(result.stdout) as ProgramRun;
+        const run = await withCrlOff();
         assert.equal(run.resources.filter((r) => r.type === "mqtt-edge:pki:Crls").length, 0);
         const servers = serverCerts(run);
         assert.ok(servers.length > 0);
@@ -183,6 +192,33 @@ describe("bring-your-own CA in a stack, whole program under mocks", { concurrenc
             assert.ok(of(before).length > 2, type);
             assert.equal(of(after), of(before), type);
         }
+    });
+
+    test("turning revocation on (pki.crl: false to caRootCrlPem) rolls the HAProxy group, not EMQX", async () => {
+        const [off, on] = await Promise.all([withCrlOff(), withRootCrl(pem.rootCrl as string)]);
+        const key = (r: RecordedResource) => `${r.type} ${r.name}`;
+        const before = new Map(off.resources.map((r) => [key(r), r]));
+        const added = on.resources.map(key).filter((k) => !before.has(k));
+        for (const expected of [
+            "mqtt-edge:pki:Crls crls",
+            "aws:s3/bucketObjectv2:BucketObjectv2 haproxy-files-crl.pem",
+            "aws:cloudwatch/metricAlarm:MetricAlarm alarms-crl-next-update",
+        ]) {
+            assert.ok(added.includes(expected), `${expected} added: ${added.join(", ")}`);
+        }
+        const inputsOf = (run: ProgramRun, k: string) =>
+            JSON.stringify(run.resources.find((r) => key(r) === k)?.inputs);
+        // The hosts fetch the CRL at boot: new user-data, so the group's instance refresh rolls
+        // the HAProxy hosts one by one (docs/aws.md); the EMQX nodes never see a CRL.
+        const launch = "aws:ec2/launchTemplate:LaunchTemplate haproxy-launch";
+        assert.notEqual(inputsOf(on, launch), inputsOf(off, launch));
+        const emqx = (run: ProgramRun) =>
+            JSON.stringify(
+                run.resources
+                    .filter((r) => r.type === "aws:ec2/instance:Instance")
+                    .map((r) => r.inputs),
+            );
+        assert.equal(emqx(on), emqx(off));
     });
 
     test("a plaintext key without allowPlaintextKeys stops the program with one line naming it", async () => {
