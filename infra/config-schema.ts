@@ -147,9 +147,9 @@ const haproxySchema = z
             .default("c7i.large")
             .describe("EC2 instance type of the HAProxy hosts."),
         maxconn: int(1, 4_000_000)
-            .default(100_000)
+            .default(90_000)
             .describe(
-                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (a c7i.large about 105000; the seed's 500000 needs about 16.5 GiB).",
+                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (npm run capacity shows it: a c7i.large holds about 98,000 with the figures of 2026-12-01, hence the default; the seed's 500000 needs about 18 GiB).",
             ),
         frontendMaxconn: int(1, 4_000_000)
             .optional()
