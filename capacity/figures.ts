@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "../pki/key-algorithms.ts";
 
 /** How a figure came about; only measured ones carry a command that reproduces them. */
 export type FigureKind = "measured" | "cited" | "allowance";
@@ -33,14 +34,8 @@ const entrySchema = z
 export type FigureEntry = z.output<typeof entrySchema>;
 
 /** CA key algorithms a stack can choose (pki.caKeyAlgorithm), each with its own connect cost. */
-export const CA_KEY_ALGORITHMS = [
-    "ecdsa-p256",
-    "ecdsa-p384",
-    "rsa-2048",
-    "rsa-3072",
-    "rsa-4096",
-] as const;
-export type CaKeyAlgorithm = (typeof CA_KEY_ALGORITHMS)[number];
+export const CA_KEY_ALGORITHMS = KEY_ALGORITHMS;
+export type CaKeyAlgorithm = KeyAlgorithm;
 
 /** The file's entry for a full connect under CAs of each algorithm. */
 export const FULL_CONNECT_FIGURES = {

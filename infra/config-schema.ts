@@ -4,6 +4,7 @@
  * Rules that span several keys are in config-checks.ts.
  */
 import { z } from "zod";
+import { KEY_ALGORITHMS } from "../pki/key-algorithms.ts";
 import { capacitySchema } from "./config-capacity-schema.ts";
 
 const int = (min: number, max: number) => {
@@ -265,7 +266,7 @@ const emqxSchema = z
     })
     .prefault({});
 
-const algorithms = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
+const algorithms = KEY_ALGORITHMS;
 
 const pkiSchema = z
     .strictObject({

@@ -70,24 +70,25 @@ export function capacityFigureEntries(
             command,
         };
     }
-    const resumed = need("resume-tls13");
-    entries.haproxyCpuPerResumedConnect = {
-        value: resumed.usPerConnect,
-        unit: "us",
-        date,
-        kind: "measured",
-        method: `${rig}; ${runCa} CAs; TLS 1.3 resumption with the shared session ticket keys, ${(resumed.resumedFraction * 100).toFixed(1)} % resumed; ${resumed.ratioToSeed.toFixed(2)}x the seed's full connect`,
-        command,
+    const resumedEntry = (variant: string, what: string): MeasuredEntry => {
+        const resumed = need(variant);
+        return {
+            value: resumed.usPerConnect,
+            unit: "us",
+            date,
+            kind: "measured",
+            method: `${rig}; ${runCa} CAs; ${what}, ${(resumed.resumedFraction * 100).toFixed(1)} % resumed; ${resumed.ratioToSeed.toFixed(2)}x the seed's full connect`,
+            command,
+        };
     };
-    const resumed12 = need("resume-tls12");
-    entries.haproxyCpuPerResumedConnectTls12 = {
-        value: resumed12.usPerConnect,
-        unit: "us",
-        date,
-        kind: "measured",
-        method: `${rig}; ${runCa} CAs; TLS 1.2 session ticket resumption, ${(resumed12.resumedFraction * 100).toFixed(1)} % resumed; ${resumed12.ratioToSeed.toFixed(2)}x the seed's full connect`,
-        command,
-    };
+    entries.haproxyCpuPerResumedConnect = resumedEntry(
+        "resume-tls13",
+        "TLS 1.3 resumption with the shared session ticket keys",
+    );
+    entries.haproxyCpuPerResumedConnectTls12 = resumedEntry(
+        "resume-tls12",
+        "TLS 1.2 session ticket resumption",
+    );
     entries.haproxyCpuPerFullConnectSeed = {
         value: run.seedUsPerConnect,
         unit: "us",
