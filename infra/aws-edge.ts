@@ -297,6 +297,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         haproxyGroupName: haproxy.groupName,
         haproxyDesiredCapacity: haproxy.desiredCapacity,
         haproxyConfigHash: haproxy.configHash,
+        /** The CRL file as the HAProxy hosts read it (`aws s3 cp <uri> -`), when CRLs are on. */
+        ...(crls !== undefined
+            ? { crlObjectUri: haproxy.objectUris.apply((uris) => uris["crl.pem"]) }
+            : {}),
         emqxNodeNames: emqx.nodeNames,
         emqxHostnames: emqx.hostnames,
         emqxInstanceIds: emqx.instanceIds,
