@@ -26,7 +26,9 @@ import {
     writeFileCommand,
 } from "./cloud-init-debian-host.ts";
 import {
+    applyScriptEntry,
     FETCH_PARAMETERS_SCRIPT_PATH,
+    fetchAndCompareCommands,
     type HostFileSource,
     PARAMETER_READ_RETRY_SECONDS,
     renderFetchParametersScript,
@@ -349,46 +351,12 @@ export function renderEmqxApplyScript(spec: EmqxApplyScriptSpec): string {
 set -euo pipefail
 
 manifest=${manifest}
-expected_hash=""
-boot=false
-while [ "$#" -gt 0 ]; do
-    case "$1" in
-        --boot) boot=true ;;
-        --expect-hash) expected_hash="$2"; shift ;;
-        *) echo "unknown argument: $1 (allowed: --boot, --expect-hash <sha256>)" >&2; exit 2 ;;
-    esac
-    shift
-done
-
-# State Manager reaches a node as soon as its SSM agent runs, which is early in the bootstrap; the
-# bootstrap applies the newest files itself.
-if [ "\${boot}" = false ] && [ ! -e ${bootstrapDone} ]; then
-    echo "bootstrap of this node not finished; it applies the current files itself"
-    exit 0
-fi
-
-exec 9> ${lockPath}
-flock -w ${EMQX_APPLY_LOCK_WAIT_SECONDS} 9
-
+${applyScriptEntry({ what: "node", bootstrapDone, lockPath, lockWaitSeconds: EMQX_APPLY_LOCK_WAIT_SECONDS })}
 ${retryFunction()}
 staging=$(mktemp -d ${workDir}/mqtt-edge-emqx-staging.XXXXXX)
 trap 'rm -rf "\${staging}"' EXIT
 
-fetched_hash=$(${fetchScript} "\${manifest}" "\${staging}")
-if [ -n "\${expected_hash}" ] && [ "\${fetched_hash}" != "\${expected_hash}" ]; then
-    echo "SSM returned content with hash \${fetched_hash}, expected \${expected_hash}; not applying" >&2
-    exit 1
-fi
-
-changed_paths=()
-while read -r _parameter path _mode _owner; do
-    cmp -s "\${staging}\${path}" "\${path}" || changed_paths+=("\${path}")
-done < "\${manifest}"
-if [ "\${#changed_paths[@]}" -eq 0 ] && [ "\${boot}" = false ] && systemctl is-active --quiet emqx; then
-    echo "emqx files unchanged (\${fetched_hash}); no restart"
-    exit 0
-fi
-
+${fetchAndCompareCommands(fetchScript, "emqx", "emqx files unchanged; no restart")}
 while read -r _parameter path mode owner; do
     install -D -m "\${mode}" -o "\${owner%%:*}" -g "\${owner##*:}" "\${staging}\${path}" "\${path}"
 done < "\${manifest}"

@@ -18,7 +18,9 @@ import {
     writeFileCommand,
 } from "./cloud-init-debian-host.ts";
 import {
+    applyScriptEntry,
     FETCH_PARAMETERS_SCRIPT_PATH,
+    fetchAndCompareCommands,
     type HostFileSource,
     renderFetchParametersScript,
     renderHostFileManifest,
@@ -291,52 +293,19 @@ export function renderHaproxyApplyScript(spec: HaproxyApplyScriptSpec): string {
         ? requireAbsolutePath("ticketKeyScriptPath", spec.ticketKeyScriptPath)
         : undefined;
     return `#!/bin/bash
-# Installs haproxy.cfg, certificates and CRLs from SSM and reloads HAProxy without dropping sessions.
+# Installs haproxy.cfg and certificates from SSM and the CRLs from S3, and reloads HAProxy without
+# dropping sessions.
 # Rendered by templates/cloud-init-haproxy.ts; run by cloud-init at boot and by SSM State Manager.
 set -euo pipefail
 
 manifest=${manifestPath}
 config=${spec.configPath}
-expected_hash=""
-boot=false
-while [ "$#" -gt 0 ]; do
-    case "$1" in
-        --boot) boot=true ;;
-        --expect-hash) expected_hash="$2"; shift ;;
-        *) echo "unknown argument: $1 (allowed: --boot, --expect-hash <sha256>)" >&2; exit 2 ;;
-    esac
-    shift
-done
-
-# State Manager reaches a host as soon as its SSM agent runs, which is early in the bootstrap; the
-# bootstrap applies the newest files itself.
-if [ "\${boot}" = false ] && [ ! -e ${bootstrapDone} ]; then
-    echo "bootstrap of this host not finished; it applies the current files itself"
-    exit 0
-fi
-
-exec 9> ${lockPath}
-flock -w ${HAPROXY_APPLY_LOCK_WAIT_SECONDS} 9
-
+${applyScriptEntry({ what: "host", bootstrapDone, lockPath, lockWaitSeconds: HAPROXY_APPLY_LOCK_WAIT_SECONDS })}
 staging=$(mktemp -d ${workDir}/mqtt-edge-haproxy-staging.XXXXXX)
 backup=$(mktemp -d ${workDir}/mqtt-edge-haproxy-backup.XXXXXX)
 trap 'rm -rf "\${staging}" "\${backup}"' EXIT
 
-fetched_hash=$(${fetchScript} "\${manifest}" "\${staging}")
-if [ -n "\${expected_hash}" ] && [ "\${fetched_hash}" != "\${expected_hash}" ]; then
-    echo "SSM returned content with hash \${fetched_hash}, expected \${expected_hash}; not applying" >&2
-    exit 1
-fi
-
-changed_paths=()
-while read -r _parameter path _mode _owner; do
-    cmp -s "\${staging}\${path}" "\${path}" || changed_paths+=("\${path}")
-done < "\${manifest}"
-if [ "\${#changed_paths[@]}" -eq 0 ] && [ "\${boot}" = false ] && systemctl is-active --quiet haproxy; then
-    echo "haproxy files unchanged (\${fetched_hash}); nothing to reload"
-    exit 0
-fi
-
+${fetchAndCompareCommands(fetchScript, "haproxy", "haproxy files unchanged; nothing to reload")}
 while read -r _parameter path mode owner; do
     if [ -e "\${path}" ]; then
         install -D -m "\${mode}" -o "\${owner%%:*}" -g "\${owner##*:}" "\${path}" "\${backup}\${path}"

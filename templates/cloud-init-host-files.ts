@@ -221,3 +221,71 @@ done < "\${manifest}"
 printf '%s' "\${hashes}" | sha256sum | cut -d ' ' -f 1
 `;
 }
+
+/** What the two apply scripts (HAProxy, EMQX) share at their start. */
+export interface ApplyScriptEntry {
+    /** "host" or "node", as the messages say. */
+    readonly what: "host" | "node";
+    /** The bootstrap-done marker (cloud-init-debian-host.ts). */
+    readonly bootstrapDone: string;
+    /** The lock file that keeps two runs apart. */
+    readonly lockPath: string;
+    /** How long a run waits for the lock. */
+    readonly lockWaitSeconds: number;
+}
+
+/**
+ * The start of an apply script: its two arguments, the guard that leaves a host still in its
+ * bootstrap alone, and the lock. Expects `manifest` set before it.
+ */
+export function applyScriptEntry(entry: ApplyScriptEntry): string {
+    return `expected_hash=""
+boot=false
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --boot) boot=true ;;
+        --expect-hash) expected_hash="$2"; shift ;;
+        *) echo "unknown argument: $1 (allowed: --boot, --expect-hash <sha256>)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# State Manager reaches a ${entry.what} as soon as its SSM agent runs, which is early in the bootstrap; the
+# bootstrap applies the newest files itself.
+if [ "\${boot}" = false ] && [ ! -e ${requireAbsolutePath("bootstrapDone", entry.bootstrapDone)} ]; then
+    echo "bootstrap of this ${entry.what} not finished; it applies the current files itself"
+    exit 0
+fi
+
+exec 9> ${requireAbsolutePath("lockPath", entry.lockPath)}
+flock -w ${entry.lockWaitSeconds} 9
+`;
+}
+
+/**
+ * Fetches every file of the manifest into `${staging}` and compares: refuses content whose hash is
+ * not the one the stack expects, and ends the run when nothing changed and `service` is running
+ * (`unchanged` says so). Leaves the paths that differ in `changed_paths`.
+ */
+export function fetchAndCompareCommands(
+    fetchScript: string,
+    service: string,
+    unchanged: string,
+): string {
+    requirePlainToken("service", service);
+    return `fetched_hash=$(${requireAbsolutePath("fetchScript", fetchScript)} "\${manifest}" "\${staging}")
+if [ -n "\${expected_hash}" ] && [ "\${fetched_hash}" != "\${expected_hash}" ]; then
+    echo "fetched content with hash \${fetched_hash}, expected \${expected_hash}; not applying" >&2
+    exit 1
+fi
+
+changed_paths=()
+while read -r _parameter path _mode _owner; do
+    cmp -s "\${staging}\${path}" "\${path}" || changed_paths+=("\${path}")
+done < "\${manifest}"
+if [ "\${#changed_paths[@]}" -eq 0 ] && [ "\${boot}" = false ] && systemctl is-active --quiet ${service}; then
+    echo "${unchanged} (\${fetched_hash})"
+    exit 0
+fi
+`;
+}

@@ -165,7 +165,7 @@ test("content whose hash is not the expected one is never installed", () => {
     assert.equal(result.status, 1);
     assert.match(
         result.stderr,
-        /SSM returned content with hash [0-9a-f]{64}, expected [0-9a-f]{64}; not applying/,
+        /fetched content with hash [0-9a-f]{64}, expected [0-9a-f]{64}; not applying/,
     );
     assert.equal(readFileSync(configPath, "utf8"), second.cfg);
     assert.deepEqual(result.calls, []);
