@@ -1,6 +1,6 @@
 /**
  * npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] --run "<command>"
- * npm run loadtest -- --base <stack> --scenario <name> [scenario flags] [--generators <k>] [--out <dir>] [--id/--ttl/--set ...]
+ * npm run loadtest -- --base <stack> --scenario <name> [scenario flags] [--generators <k>] [--generator-family <family>] [--out <dir>] [--id/--ttl/--set ...] [--dry-run]
  * npm run loadtest -- --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>]
  * npm run loadtest -- --janitor [--now <ISO time>]
  *
@@ -8,11 +8,14 @@
  * overrides, runs the command or a built-in scenario on load-generator hosts against it, and
  * always destroys and removes it afterwards. --local runs the scenario against the stack's
  * haproxy.cfg on this machine instead. The janitor removes load-test stacks whose expiry has
- * passed. See docs/loadtest.md.
+ * passed. A cloud scenario's generator hosts are sized from the devices and connect rate each
+ * carries (scripts/loadtest/generator-hosts.ts). --dry-run prints the plan and creates nothing.
+ * See docs/loadtest.md.
  * Bad flags or configuration exit 2 with one line, before any stack exists.
  */
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { loadLoadGeneratorFigures } from "../capacity/figures.ts";
 import { ConfigError } from "../infra/config.ts";
 import { readStackFile } from "../infra/stack-file.ts";
 import {
@@ -21,6 +24,12 @@ import {
     scenarioFlagNames,
     loadtestUsage as usage,
 } from "./loadtest/flags.ts";
+import {
+    type GeneratorHosts,
+    generatorHostsLine,
+    parseGeneratorFamily,
+    planGeneratorHosts,
+} from "./loadtest/generator-hosts.ts";
 import { runJanitor } from "./loadtest/janitor.ts";
 import {
     type ConfigOverride,
@@ -57,8 +66,14 @@ type Mode =
     | { kind: "help" }
     | { kind: "janitor"; now: Date }
     | { kind: "local"; stack: string; runId: string; scenario: ScenarioRun }
-    | { kind: "run"; request: LoadtestRequest; command: string }
-    | { kind: "cloud-scenario"; request: LoadtestRequest; scenario: ScenarioRun };
+    | { kind: "run"; request: LoadtestRequest; command: string; dryRun: boolean }
+    | {
+          kind: "cloud-scenario";
+          request: LoadtestRequest;
+          scenario: ScenarioRun;
+          generatorHosts: GeneratorHosts;
+          dryRun: boolean;
+      };
 
 function parseMode(argv: string[]): Mode {
     let values: {
@@ -72,6 +87,7 @@ function parseMode(argv: string[]): Mode {
         help?: boolean;
         local?: boolean;
         out?: string;
+        "dry-run"?: boolean;
     } & ScenarioFlags;
     try {
         ({ values } = parseArgs({
@@ -87,7 +103,17 @@ function parseMode(argv: string[]): Mode {
     const scenarioFlags = scenarioFlagNames.filter((k) => values[k] !== undefined);
     if (values.janitor) {
         const extra = (
-            ["base", "id", "ttl", "set", "run", "local", "out", ...scenarioFlagNames] as const
+            [
+                "base",
+                "id",
+                "ttl",
+                "set",
+                "run",
+                "local",
+                "out",
+                "dry-run",
+                ...scenarioFlagNames,
+            ] as const
         ).filter((k) => values[k]);
         if (extra.length > 0) {
             throw new UsageError(`--janitor takes only --now; drop --${extra.join(", --")}`);
@@ -116,7 +142,9 @@ function parseMode(argv: string[]): Mode {
     const runId = values.id ?? defaultId(now);
     const outDir = (id: string) => resolve(values.out ?? join("loadtest-results", id));
     if (values.local) {
-        const extra = (["ttl", "set", "run"] as const).filter((k) => values[k] !== undefined);
+        const extra = (["ttl", "set", "run", "dry-run"] as const).filter(
+            (k) => values[k] !== undefined,
+        );
         if (extra.length > 0) {
             throw new UsageError(
                 `--local runs on this machine with no stack to raise; drop --${extra.join(", --")}`,
@@ -142,24 +170,76 @@ function parseMode(argv: string[]): Mode {
     const base = readStackFile(projectDir, values.base);
     const ttlHours = values.ttl === undefined ? DEFAULT_TTL_HOURS : parseTtlHours(values.ttl);
     if (values.scenario !== undefined) {
+        const family = parseGeneratorFamily(values["generator-family"]);
         const plan = planScenario(values, "cloud");
-        // The generators go first, so an operator's --set loadGenerators.instanceType=... refines them.
+        const generatorHosts = planGeneratorHosts(
+            plan,
+            {
+                explicitCount: values.generators !== undefined,
+                ...(family !== undefined ? { family } : {}),
+                ...operatorInstanceType(overrides),
+            },
+            loadLoadGeneratorFigures(),
+        );
+        plan.generators = generatorHosts.count;
+        // The generators go first; an operator's --set loadGenerators.instanceType=... was
+        // checked against the sizing above and, set later, wins.
         const generators: ConfigOverride = {
             namespace: "mqtt-edge",
             path: ["loadGenerators"],
             value: {
                 count: plan.generators,
-                devicesPerGenerator: Math.ceil(plan.devices / plan.generators),
+                instanceType: generatorHosts.instanceType,
+                devicesPerGenerator: generatorHosts.load.devices,
             },
         };
         return {
             kind: "cloud-scenario",
             request: { base, id: runId, ttlHours, overrides: [generators, ...overrides], now },
             scenario: { plan, outDir: outDir(runId) },
+            generatorHosts,
+            dryRun: values["dry-run"] === true,
         };
     }
+    if (values["generator-family"] !== undefined) {
+        throw new UsageError("--generator-family is only for --scenario runs");
+    }
     const request: LoadtestRequest = { base, id: runId, ttlHours, overrides, now };
-    return { kind: "run", request, command: values.run ?? "" };
+    return { kind: "run", request, command: values.run ?? "", dryRun: values["dry-run"] === true };
+}
+
+/** The instance type an operator gave with --set loadGenerators.instanceType (or a whole loadGenerators map). */
+function operatorInstanceType(overrides: readonly ConfigOverride[]): { instanceType?: string } {
+    let instanceType: unknown;
+    for (const { namespace, path, value } of overrides) {
+        if (namespace !== "mqtt-edge" || path[0] !== "loadGenerators") continue;
+        if (path.length === 2 && path[1] === "instanceType") instanceType = value;
+        if (path.length === 1 && typeof value === "object" && value !== null) {
+            instanceType = (value as Record<string, unknown>).instanceType;
+        }
+    }
+    // Anything but a string is the stack schema's to refuse.
+    return typeof instanceType === "string" ? { instanceType } : {};
+}
+
+/** --dry-run: what would be created, without secrets (config values marked secret are hidden). */
+function dryRunLines(mode: Extract<Mode, { kind: "run" | "cloud-scenario" }>): string[] {
+    const plan = planLoadtest(mode.request);
+    const lines = [
+        `loadtest: dry run: would create stack ${plan.stackName} (target ${plan.target}, expires ${plan.expiresAt}) and destroy it afterwards`,
+    ];
+    if (mode.kind === "cloud-scenario") {
+        const { plan: scenario } = mode.scenario;
+        lines.push(
+            `loadtest: ${scenario.scenario}: ${scenario.devices} devices at ${scenario.ratePerSecond}/s, hold ${scenario.holdSeconds} s, on ${scenario.generators} generators; report to ${mode.scenario.outDir}`,
+            generatorHostsLine(mode.generatorHosts, loadLoadGeneratorFigures()),
+        );
+        const generators = plan.config["mqtt-edge:loadGenerators"];
+        if (generators) lines.push(`loadtest: mqtt-edge:loadGenerators = ${generators.value}`);
+    } else {
+        lines.push(`loadtest: would run: ${mode.command}`);
+    }
+    return lines;
 }
 
 async function openWorkspace(): Promise<LoadtestWorkspace> {
@@ -218,6 +298,13 @@ async function main(argv: string[]): Promise<number> {
                 { log, stderr: process.stderr, interrupt: interruption.signal },
             );
             return exitCode;
+        }
+        if (mode.dryRun) {
+            for (const line of dryRunLines(mode)) console.log(line);
+            return 0;
+        }
+        if (mode.kind === "cloud-scenario") {
+            log(generatorHostsLine(mode.generatorHosts, loadLoadGeneratorFigures()));
         }
         const workload: LoadtestWorkload =
             mode.kind === "cloud-scenario"
