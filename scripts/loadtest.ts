@@ -303,19 +303,21 @@ async function main(argv: string[]): Promise<number> {
             for (const line of dryRunLines(mode)) console.log(line);
             return 0;
         }
+        let workload: LoadtestWorkload;
         if (mode.kind === "cloud-scenario") {
+            // Validated first: the sizing line is only worth reading for a stack that can exist.
+            const stackPlan = planLoadtest(mode.request);
             log(generatorHostsLine(mode.generatorHosts, loadLoadGeneratorFigures()));
+            workload = (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
+                mode.scenario.plan,
+                mode.scenario.outDir,
+                stackPlan,
+                mode.request.id,
+                { log, stderr: process.stderr, interrupt: interruption.signal },
+            );
+        } else {
+            workload = mode.command;
         }
-        const workload: LoadtestWorkload =
-            mode.kind === "cloud-scenario"
-                ? (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
-                      mode.scenario.plan,
-                      mode.scenario.outDir,
-                      planLoadtest(mode.request),
-                      mode.request.id,
-                      { log, stderr: process.stderr, interrupt: interruption.signal },
-                  )
-                : mode.command;
         return await launchLoadtest(mode.request, workload, {
             openWorkspace,
             runCommand: runShellCommand,

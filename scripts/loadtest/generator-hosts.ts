@@ -87,6 +87,7 @@ function fewestCount(
     return undefined;
 }
 
+const family = (instanceType: string) => instanceType.split(".")[0] ?? instanceType;
 const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** Sizes the generator hosts of `plan`; throws ConfigError (one line) when they cannot be. */
@@ -160,7 +161,9 @@ export function generatorHostsLine(hosts: GeneratorHosts, figures: LoadGenerator
     const date = figures.entries.generatorRssPerDevice.date;
     return [
         `loadtest: ${hosts.count} load generator${hosts.count === 1 ? "" : "s"} x ${hosts.instanceType}`,
-        `(${hosts.chosenBy === "operator" ? "--set; sizing picks" : "smallest that fits:"} ${sized.instanceType})`,
+        hosts.chosenBy === "operator"
+            ? `(given with --set; the smallest ${family(sized.instanceType)} type that fits is ${sized.instanceType})`
+            : `(the smallest ${family(sized.instanceType)} type that fits)`,
         `for ${thousands(load.devices)} devices and ${load.ratePerSecond.toFixed(1)} connects/s each:`,
         `memory ${(needs.memoryMiB / 1024).toFixed(1)} of ${facts.memoryGiB} GiB`,
         `(${Math.round(figures.baseKiB / 1024)} MiB + ${figures.rssKiBPerDevice} KiB per device${load.timedMessages > 0 ? ` + ${thousands(load.timedMessages)} timed messages` : ""}, x${MEMORY_MARGIN}, + ${Math.round(figures.osReserveKiB / 1024)} MiB for the OS),`,

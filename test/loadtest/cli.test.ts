@@ -10,6 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { loadLoadGeneratorFigures } from "../../capacity/figures.ts";
+import { planGeneratorHosts } from "../../scripts/loadtest/generator-hosts.ts";
+import { planScenario } from "../../scripts/loadtest/scenario-plan.ts";
 
 const run = promisify(execFile);
 const projectDir = new URL("../../", import.meta.url).pathname;
@@ -110,6 +113,48 @@ describe("loadtest CLI refuses bad input with one line and exit 2", { concurrenc
             /^loadtest: mqtt-edge:loadGenerators = .*: is only for target aws/,
         ],
         [
+            "--generators too few for the connect rate",
+            [
+                "--base",
+                "dev",
+                "--scenario",
+                "connect-storm",
+                "--devices",
+                "100000",
+                "--rate",
+                "2000",
+                "--generators",
+                "2",
+            ],
+            /^loadtest: --generators 2 gives each generator 50,000 devices at 1,000 connects\/s, which no c7i type carries \(.*\); raise --generators to \d+\n$/,
+        ],
+        [
+            "a load-generator type too small for the plan",
+            [
+                "--base",
+                "dev",
+                "--scenario",
+                "connect-storm",
+                "--devices",
+                "100000",
+                "--rate",
+                "100",
+                "--set",
+                'loadGenerators.instanceType="c7i.large"',
+            ],
+            /^loadtest: --set loadGenerators\.instanceType="c7i\.large" is too small for 50,000 devices at 50 connects\/s per generator \(needs [\d.]+ GiB of memory, has 4\); allowed: c7i\.\w+ or larger, or more --generators\n$/,
+        ],
+        [
+            "a Graviton generator family",
+            ["--base", "dev", "--scenario", "connect-storm", "--generator-family", "c7g"],
+            /^loadtest: --generator-family "c7g" is not valid: one of c7i, c6i, m7i, r7i/,
+        ],
+        [
+            "--generator-family on a local run",
+            ["--local", "--scenario", "connect-storm", "--generator-family", "m7i"],
+            /^loadtest: --generator-family is only for cloud runs/,
+        ],
+        [
             "--now without --janitor",
             ["--base", "local", "--now", "2026-01-01T00:00:00Z", "--run", "x"],
             /--now is only for --janitor/,
@@ -124,6 +169,51 @@ describe("loadtest CLI refuses bad input with one line and exit 2", { concurrenc
             assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
         });
     }
+
+    test("--dry-run prints the stack and the generators' sizing, creates nothing, needs no Pulumi CLI", async () => {
+        const devices = 100_000;
+        const rate = 2000;
+        const result = await loadtest([
+            "--base",
+            "dev",
+            "--id",
+            "dry",
+            "--scenario",
+            "connect-storm",
+            "--devices",
+            String(devices),
+            "--rate",
+            String(rate),
+            "--dry-run",
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        const expected = planGeneratorHosts(
+            planScenario(
+                { scenario: "connect-storm", devices: String(devices), rate: String(rate) },
+                "cloud",
+            ),
+            { explicitCount: false },
+            loadLoadGeneratorFigures(),
+        );
+        const lines = result.stdout.trimEnd().split("\n");
+        assert.match(
+            lines[0] ?? "",
+            /^loadtest: dry run: would create stack loadtest-dry \(target aws, /,
+        );
+        assert.ok(
+            lines.some((line) =>
+                line.startsWith(
+                    `loadtest: ${expected.count} load generators x ${expected.instanceType} (the smallest c7i type that fits) for ${expected.load.devices.toLocaleString("en-US")} devices`,
+                ),
+            ),
+            result.stdout,
+        );
+        assert.equal(
+            lines.at(-1),
+            `loadtest: mqtt-edge:loadGenerators = ${JSON.stringify({ count: expected.count, instanceType: expected.instanceType, devicesPerGenerator: expected.load.devices })}`,
+        );
+        assert.deepEqual(await stackFiles(), []);
+    });
 
     test("valid input reaches the workspace only then, and without a Pulumi CLI exits 1 in one line", async () => {
         const result = await loadtest(["--base", "local", "--id", "nocli", "--run", "true"]);

@@ -53,7 +53,7 @@ describe("planGeneratorHosts", () => {
         assert.match(
             generatorHostsLine(hosts, figures),
             new RegExp(
-                `^loadtest: 1 load generator x ${hosts.instanceType.replace(".", "\\.")} \\(smallest that fits: .*\\) for 1,000 devices and 10\\.0 connects/s each: memory \\d+\\.\\d of \\d+ GiB .* CPU 0\\.\\d\\d of one core for connects at ${figures.cpuUsPerConnect} us each .* = 2 of \\d+ vCPUs, open files [\\d,]+; generator figures of \\d{4}-\\d\\d-\\d\\d \\(npm run bench:generator\\)$`,
+                `^loadtest: 1 load generator x ${hosts.instanceType.replace(".", "\\.")} \\(the smallest c7i type that fits\\) for 1,000 devices and 10\\.0 connects/s each: memory \\d+\\.\\d of \\d+ GiB .* CPU 0\\.\\d\\d of one core for connects at ${figures.cpuUsPerConnect} us each .* = 2 of \\d+ vCPUs, open files [\\d,]+; generator figures of \\d{4}-\\d\\d-\\d\\d \\(npm run bench:generator\\)$`,
             ),
         );
     });
