@@ -1,7 +1,8 @@
 /**
- * `npm run loadtest` as a child process, for everything that must fail before Pulumi is touched:
- * one line on stderr, exit 2, and no stack file written. No Pulumi CLI is needed (or used: the
- * child's PATH is empty).
+ * `npm run loadtest`, for everything that must fail before Pulumi is touched: one line on
+ * stderr, exit 2, and no stack file written. No Pulumi CLI is needed (or used: the child's PATH
+ * is empty). One refusal of each kind runs as a child process; the rest call the CLI's own
+ * parseMode and refusalLine in this process.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -11,7 +12,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { loadLoadGeneratorFigures } from "../../capacity/figures.ts";
+import { parseMode, refusalLine } from "../../scripts/loadtest/cli-mode.ts";
 import { planGeneratorHosts } from "../../scripts/loadtest/generator-hosts.ts";
+import { planLoadtest } from "../../scripts/loadtest/plan.ts";
 import { planScenario } from "../../scripts/loadtest/scenario-plan.ts";
 
 const run = promisify(execFile);
@@ -160,13 +163,42 @@ describe("loadtest CLI refuses bad input with one line and exit 2", { concurrenc
             /--now is only for --janitor/,
         ],
     ];
+    // Each child process costs a Node start-up and the whole import graph (seconds on a busy
+    // machine), so one refusal of each way out runs as a process: a usage error, a flag value, a
+    // stack-schema refusal, a refusal after the stack's plan, the generators' sizing. The others
+    // go through the same parseMode and refusalLine in this process.
+    const asProcess = new Set([
+        "an unknown flag",
+        "a bad ttl",
+        "a --set the schema refuses",
+        "a cloud scenario on a docker base stack",
+        "--generators too few for the connect rate",
+    ]);
     for (const [what, args, expected] of cases) {
-        test(what, async () => {
-            const result = await loadtest(args);
-            assert.equal(result.code, 2, result.stderr);
-            assert.equal(result.stdout, "");
-            assert.match(result.stderr, expected);
-            assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+        if (asProcess.has(what)) {
+            test(`${what} (child process)`, async () => {
+                const result = await loadtest(args);
+                assert.equal(result.code, 2, result.stderr);
+                assert.equal(result.stdout, "");
+                assert.match(result.stderr, expected);
+                assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+            });
+            continue;
+        }
+        test(what, () => {
+            let line: string | undefined;
+            try {
+                const mode = parseMode(args, projectDir);
+                // As the CLI does before it opens the workspace (launchLoadtest, the cloud workload).
+                if (mode.kind === "run" || mode.kind === "cloud-scenario")
+                    planLoadtest(mode.request);
+            } catch (e) {
+                line = refusalLine(e);
+                if (line === undefined) throw e;
+            }
+            assert.ok(line !== undefined, "refused");
+            assert.match(`${line}\n`, expected);
+            assert.equal(line.split("\n").length, 1, line);
         });
     }
 
