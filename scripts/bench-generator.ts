@@ -3,7 +3,7 @@
  * connect, the figures `npm run loadtest` sizes the generator instances from
  * (capacity/load-generator-sizing.ts).
  *
- *   npm run bench:generator [-- --stack <name>] [--levels 500,1000,2000] [--rate 300] [--rounds 2] [--json]
+ *   npm run bench:generator [-- --stack <name>] [--levels 500,1000,2000] [--rate 300] [--rounds 2] [--json] [--write]
  *
  * Real HAProxy on loopback with the stack's haproxy.cfg in front of PROXY-v2 broker stand-ins
  * (local-edge/, as `npm run loadtest -- --local`). For every level, a fresh generator process
@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MEASURED_FIGURES_PATH } from "../capacity/figures.ts";
 import { LocalEdge, maxconnThatFits } from "../local-edge/local-edge.ts";
 import {
     type FlagSpec,
@@ -30,6 +31,11 @@ import {
     stringFlag,
 } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
+import {
+    type GeneratorBenchResult,
+    generatorFigureEntries,
+    writeFigureEntries,
+} from "./bench/generator-figures.ts";
 import type { ProbeFigures } from "./bench/generator-probe.ts";
 import { linearFit } from "./bench/process-memory.ts";
 import { issueDeviceBatch } from "./loadtest/device-batch.ts";
@@ -46,6 +52,10 @@ const flagSpecs: Record<string, FlagSpec> = {
     rate: { type: "string", help: "<per s>  connect rate of every run (default 300)" },
     rounds: { type: "string", help: "<n>  interleaved rounds over the levels (default 2)" },
     json: { type: "boolean", help: "print one JSON object instead of lines" },
+    write: {
+        type: "boolean",
+        help: "put the three generator figures into capacity/measured-figures.json (other entries untouched)",
+    },
     help: { type: "boolean", help: "show this help" },
 };
 
@@ -184,7 +194,7 @@ async function main(): Promise<number> {
         const heap = linearFit(heapPoints);
         const peak = linearFit(peakPoints);
         const haproxy = linearFit(haproxyPoints);
-        const result = {
+        const result: GeneratorBenchResult = {
             stack,
             levels,
             rounds,
@@ -199,10 +209,19 @@ async function main(): Promise<number> {
             generatorPeakRssKiBPerDevice: round1(peak.slope),
             haproxyCpuUsPerConnect: Math.round(haproxy.slope),
             generatorToHaproxyCpu: Math.round((cpu.slope / haproxy.slope) * 100) / 100,
+            caKeyAlgorithm: edge.config.pki.caKeyAlgorithm,
             node: process.version,
             loadAverage: Math.round((loadavg()[0] ?? 0) * 10) / 10,
             date: new Date().toISOString(),
         };
+        if (flags.write) {
+            const args = process.argv.slice(2).filter((a) => a !== "--json");
+            writeFigureEntries(
+                MEASURED_FIGURES_PATH,
+                generatorFigureEntries(result, `npm run bench:generator -- ${args.join(" ")}`),
+            );
+            log("written to capacity/measured-figures.json");
+        }
         if (flags.json) {
             process.stdout.write(`${JSON.stringify(result)}\n`);
         } else {
