@@ -181,28 +181,42 @@ export function parseMode(argv: string[], projectDir: string): Mode {
             dryRun: values["dry-run"] === true,
         };
     }
-    if (values["generator-family"] !== undefined) {
-        throw new UsageError("--generator-family is only for --scenario runs");
-    }
     const request: LoadtestRequest = { base, id: runId, ttlHours, overrides, now };
     return { kind: "run", request, command: values.run ?? "", dryRun: values["dry-run"] === true };
 }
 
-/** The instance type an operator gave with --set loadGenerators.instanceType (or a whole loadGenerators map). */
+/**
+ * The instance type an operator gave with --set loadGenerators.instanceType (or inside a whole
+ * loadGenerators map). The count and the devices per generator come from the scenario flags: a
+ * --set of either would make the stack's generators disagree with the jobs handed out.
+ */
 function operatorInstanceType(overrides: readonly ConfigOverride[]): { instanceType?: string } {
     let instanceType: unknown;
     for (const { namespace, path, value } of overrides) {
         if (namespace !== "mqtt-edge" || path[0] !== "loadGenerators") continue;
-        if (path.length === 2 && path[1] === "instanceType") instanceType = value;
-        if (path.length === 1 && typeof value === "object" && value !== null) {
-            instanceType = (value as Record<string, unknown>).instanceType;
+        const given =
+            path.length === 1 && typeof value === "object" && value !== null
+                ? (value as Record<string, unknown>)
+                : path.length === 2
+                  ? { [path[1] as string]: value }
+                  : {};
+        for (const key of ["count", "devicesPerGenerator"]) {
+            if (key in given) {
+                throw new UsageError(
+                    `--set loadGenerators.${key} is not allowed with --scenario: the scenario sets it (use --generators <k>)`,
+                );
+            }
         }
+        if ("instanceType" in given) instanceType = given.instanceType;
     }
     // Anything but a string is the stack schema's to refuse.
     return typeof instanceType === "string" ? { instanceType } : {};
 }
 
-/** --dry-run: what would be created, without secrets (config values marked secret are hidden). */
+/**
+ * --dry-run: what would be created. Of the configuration only the generators' map is shown, so no
+ * secret can show.
+ */
 export function dryRunLines(mode: Extract<Mode, { kind: "run" | "cloud-scenario" }>): string[] {
     const plan = planLoadtest(mode.request);
     const lines = [

@@ -148,6 +148,23 @@ describe("loadtest CLI refuses bad input with one line and exit 2", { concurrenc
             /^loadtest: --set loadGenerators\.instanceType="c7i\.large" is too small for 50,000 devices at 50 connects\/s per generator \(needs [\d.]+ GiB of memory, has 4\); allowed: c7i\.\w+ or larger, or more --generators\n$/,
         ],
         [
+            "a --set of the generator count with a scenario",
+            ["--base", "dev", "--scenario", "connect-storm", "--set", "loadGenerators.count=3"],
+            /^loadtest: --set loadGenerators\.count is not allowed with --scenario: the scenario sets it \(use --generators <k>\); usage: /,
+        ],
+        [
+            "a --set of the whole generators map with a scenario",
+            [
+                "--base",
+                "dev",
+                "--scenario",
+                "connect-storm",
+                "--set",
+                'loadGenerators={"count":1,"devicesPerGenerator":10}',
+            ],
+            /^loadtest: --set loadGenerators\.count is not allowed with --scenario/,
+        ],
+        [
             "a Graviton generator family",
             ["--base", "dev", "--scenario", "connect-storm", "--generator-family", "c7g"],
             /^loadtest: --generator-family "c7g" is not valid: one of c7i, c6i, m7i, r7i/,
