@@ -541,7 +541,7 @@ export const stackSchema = z.strictObject({
         })
         .optional()
         .describe(
-            "AWS: install exactly this SSM agent and refuse a package with another SHA-256. Unset: the latest package, unverified.",
+            "AWS: install exactly this SSM agent and refuse a package with another SHA-256. Set or not, a package whose signature does not verify with AWS's SSM agent key (fingerprint DE92C7DA3E56E92331D62A36BC1F495C97DD04ED) is never installed; unset takes the latest package.",
         ),
     emqxLicenseKey: z
         .string()

@@ -21,12 +21,10 @@ import "reflect-metadata";
 import {
     AuthorityKeyIdentifierExtension,
     Extension,
-    X509Crl,
-    type X509CrlEntryParams,
     X509CrlGenerator,
-    type X509CrlReason,
 } from "@peculiar/x509";
 import type { IssuingCa } from "./ca.ts";
+import { type CrlSummary, readCrlSummary, withEntries } from "./crl-der.ts";
 import { PkiInputError } from "./input-error.ts";
 import { pemBlocks, toPem } from "./pem.ts";
 import { type RevocationEntry, revocationReasonCodes } from "./revocations.ts";
@@ -152,8 +150,8 @@ export interface CrlRequest {
 
 /** A signed CRL. */
 export interface BuiltCrl {
-    /** The CRL. */
-    crl: X509Crl;
+    /** The CRL, DER. */
+    der: Uint8Array;
     /** The CRL as PEM (`-----BEGIN X509 CRL-----`). */
     pem: string;
 }
@@ -164,39 +162,55 @@ export interface BuiltCrl {
  * `unspecified`, RFC 5280 §5.3.1 says it SHOULD be absent).
  */
 export async function buildCrl(request: CrlRequest): Promise<BuiltCrl> {
-    const entries: X509CrlEntryParams[] = request.entries.map((entry) => ({
-        serialNumber: entry.serial,
-        revocationDate: new Date(entry.revokedAt),
-        reason: revocationReasonCodes[entry.reason] as X509CrlReason,
-    }));
-    const crl = await X509CrlGenerator.create({
+    const frame = await X509CrlGenerator.create({
         issuer: request.ca.certificate.subjectName,
         thisUpdate: request.thisUpdate,
         nextUpdate: request.nextUpdate,
         signingKey: request.ca.signingKey.privateKey,
         signingAlgorithm: request.ca.signingKey.signingAlgorithm,
-        entries,
+        entries: [],
         extensions: [
             new AuthorityKeyIdentifierExtension(request.ca.keyId),
             new Extension(crlNumberOid, false, derInteger(request.crlNumber)),
         ],
     });
-    return { crl, pem: toPem(crl.rawData, "X509 CRL") };
+    // The entries go in by hand: the library's encoder is far from linear (crl-der.ts).
+    const der = await withEntries(
+        new Uint8Array(frame.rawData),
+        request.entries.map((entry) => {
+            const code = revocationReasonCodes[entry.reason];
+            return {
+                serial: entry.serial,
+                revocationDate: new Date(entry.revokedAt),
+                ...(code === 0 ? {} : { reasonCode: code }),
+            };
+        }),
+        request.ca.signingKey,
+    );
+    return { der, pem: toPem(der, "X509 CRL") };
 }
 
-/** Every CRL in a PEM file (HAProxy's crl-file holds several, one per CA). */
-export function parseCrlPems(text: string, source: string): X509Crl[] {
+/** Every CRL in a PEM file (HAProxy's crl-file holds several, one per CA), summarised. */
+export function parseCrlPems(text: string, source: string): CrlSummary[] {
     const blocks = pemBlocks(text).filter((block) => block.label === "X509 CRL");
     if (blocks.length === 0) {
         throw new PkiInputError(
             `${source}: no "-----BEGIN X509 CRL-----" block found; allowed: a PEM file with one or more CRLs`,
         );
     }
-    return blocks.map((block) => new X509Crl(block.der));
+    return blocks.map((block, index) => {
+        const summary = readCrlSummary(new Uint8Array(block.der));
+        if (summary === undefined) {
+            throw new PkiInputError(
+                `${source}: CRL ${index + 1} is not a DER CertificateList; allowed: CRLs as npm run crl or openssl ca -gencrl write them`,
+            );
+        }
+        return summary;
+    });
 }
 
 /** Days (fractional) from `now` until the CRL's nextUpdate; a CRL without nextUpdate counts as 0. */
-export function crlDaysLeft(crl: X509Crl, now: Date): number {
+export function crlDaysLeft(crl: CrlSummary, now: Date): number {
     const nextUpdate = crl.nextUpdate;
     if (!nextUpdate) return 0;
     return (nextUpdate.getTime() - now.getTime()) / dayMs;

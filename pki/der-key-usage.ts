@@ -11,53 +11,14 @@
  * which is what a certificate that node:crypto already parsed never is.
  */
 
+import { children, readTlv, type Tlv } from "./der.ts";
+
 /** KeyUsage bit numbers (RFC 5280 §4.2.1.3). */
 export const keyUsageBits = {
     digitalSignature: 0,
     keyCertSign: 5,
     cRLSign: 6,
 } as const;
-
-interface Tlv {
-    tag: number;
-    /** First content byte. */
-    start: number;
-    /** One past the last content byte. */
-    end: number;
-}
-
-function readTlv(der: Uint8Array, offset: number): Tlv | undefined {
-    const tag = der[offset];
-    let lengthByte = der[offset + 1];
-    if (tag === undefined || lengthByte === undefined) return undefined;
-    let start = offset + 2;
-    let length = lengthByte;
-    if (lengthByte & 0x80) {
-        const count = lengthByte & 0x7f;
-        if (count === 0 || count > 4) return undefined;
-        length = 0;
-        for (let i = 0; i < count; i++) {
-            lengthByte = der[start + i];
-            if (lengthByte === undefined) return undefined;
-            length = length * 256 + lengthByte;
-        }
-        start += count;
-    }
-    const end = start + length;
-    return end > der.length ? undefined : { tag, start, end };
-}
-
-/** The children of a constructed value. */
-function children(der: Uint8Array, parent: Tlv): Tlv[] {
-    const out: Tlv[] = [];
-    for (let offset = parent.start; offset < parent.end; ) {
-        const child = readTlv(der, offset);
-        if (child === undefined) return [];
-        out.push(child);
-        offset = child.end;
-    }
-    return out;
-}
 
 const keyUsageOid = [0x55, 0x1d, 0x0f]; // 2.5.29.15
 const basicConstraintsOid = [0x55, 0x1d, 0x13]; // 2.5.29.19

@@ -144,7 +144,7 @@ function check(path: string, flags: ParsedFlags): number {
             daysLeft <= 0 ? "EXPIRED" : daysLeft < policy.refreshBeforeDays ? "DUE" : "ok";
         if (state !== "ok") due++;
         process.stdout.write(
-            `${state} ${crl.issuer}: nextUpdate ${crl.nextUpdate?.toISOString() ?? "none"}, ${daysLeft.toFixed(1)} days left (reissue under ${policy.refreshBeforeDays}), ${crl.entries.length} revoked\n`,
+            `${state} ${crl.issuer}: nextUpdate ${crl.nextUpdate?.toISOString() ?? "none"}, ${daysLeft.toFixed(1)} days left (reissue under ${policy.refreshBeforeDays}), ${crl.revokedCount} revoked\n`,
         );
     }
     if (due > 0) {

@@ -5,13 +5,22 @@
  * cloud-init-emqx.ts) compose them.
  */
 
-import { pinnedDownloadCommands, type SsmAgentPin } from "./cloud-init-package-pins.ts";
+import {
+    pinnedDownloadCommands,
+    requireFingerprint,
+    type SsmAgentPin,
+} from "./cloud-init-package-pins.ts";
 import {
     requireAbsolutePath,
     requireInteger,
     requirePlainToken,
     shellQuote,
 } from "./cloud-init-shell-quote.ts";
+import {
+    armoredKeyBody,
+    SSM_AGENT_SIGNING_KEY,
+    SSM_AGENT_SIGNING_KEY_FINGERPRINT,
+} from "./ssm-agent-signing-key.ts";
 
 /** CPU architectures we build hosts for (the AMI filter and the Debian package arch follow it). */
 export type HostArchitecture = "x86_64" | "arm64";
@@ -184,34 +193,60 @@ ${instanceId}hostnamectl set-hostname ${hostname}
  * Manager and Run Command. Package location:
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html
  * apt installs the local package so that it waits for the dpkg lock like every other apt call.
- * With a pin, the exact version's package is fetched and refused unless its SHA-256 matches;
- * without one, the latest package is taken as S3 serves it (over TLS, unverified).
+ *
+ * The package is installed only once its detached signature (`.deb.sig`, next to it in S3)
+ * verifies with gpgv against AWS's signing key carried in the script (ssm-agent-signing-key.ts;
+ * gpgv comes with apt, so it is on every Debian AMI). With a pin, the exact version is fetched
+ * and its SHA-256 must match as well. `signingKey` is for tests, which sign with a key of their own.
  */
-export function installSsmAgentCommands(architecture: HostArchitecture, pin?: SsmAgentPin): string {
+export function installSsmAgentCommands(
+    architecture: HostArchitecture,
+    pin?: SsmAgentPin,
+    signingKey: { armored: string; fingerprint: string } = {
+        armored: SSM_AGENT_SIGNING_KEY,
+        fingerprint: SSM_AGENT_SIGNING_KEY_FINGERPRINT,
+    },
+): string {
     const arch = debianArchitecture(architecture);
     const downloaded = "/tmp/amazon-ssm-agent.deb";
-    let download: string;
-    if (pin) {
-        if (!/^\d+(\.\d+){3}$/.test(pin.version)) {
-            throw new Error(
-                `ssmAgent.version: ${JSON.stringify(pin.version)} is not allowed; give an exact agent version such as 3.3.1802.0`,
-            );
-        }
-        const sha256 = architecture === "x86_64" ? pin.sha256Amd64 : pin.sha256Arm64;
-        const url = `https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/${pin.version}/debian_${arch}/amazon-ssm-agent.deb`;
-        // The download is retried; a package whose SHA-256 is not the pinned one is never retried
-        // into place: the check ends the bootstrap.
-        download = `retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o ${downloaded} \\
-    "${url}"
-${pinnedDownloadCommands(url, sha256, downloaded).split("\n").slice(1).join("\n")}`;
-    } else {
-        download = `retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o ${downloaded} \\
-    "https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/latest/debian_${arch}/amazon-ssm-agent.deb"`;
+    const signature = `${downloaded}.sig`;
+    const keyring = "/tmp/ssm-agent-signing-key.gpg";
+    const fingerprint = requireFingerprint("signingKey.fingerprint", signingKey.fingerprint);
+    if (pin && !/^\d+(\.\d+){3}$/.test(pin.version)) {
+        throw new Error(
+            `ssmAgent.version: ${JSON.stringify(pin.version)} is not allowed; give an exact agent version such as 3.3.1802.0`,
+        );
     }
+    const url = `https://s3.\${region}.amazonaws.com/amazon-ssm-\${region}/${pin ? pin.version : "latest"}/debian_${arch}/amazon-ssm-agent.deb`;
+    const sha256Check = pin
+        ? `${pinnedDownloadCommands(
+              url,
+              architecture === "x86_64" ? pin.sha256Amd64 : pin.sha256Arm64,
+              downloaded,
+          )
+              .split("\n")
+              .slice(1)
+              .join("\n")}\n`
+        : "";
+    const refusal = `${downloaded}: its signature does not verify with the SSM agent signing key ${fingerprint}; not installing it`;
+    // The download is retried; a package that fails its checks is never retried into place: the
+    // check ends the bootstrap.
     return `bootstrap_step="SSM agent"
-${download}
-retry ${NETWORK_STEP_RETRY_SECONDS} "install the SSM agent" ${APT_GET} install -y ${downloaded}
-rm -f ${downloaded}
+retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent" curl -fsSL --max-time 120 -o ${downloaded} \\
+    "${url}"
+retry ${NETWORK_STEP_RETRY_SECONDS} "download the SSM agent's signature" curl -fsSL --max-time 60 -o ${signature} \\
+    "${url}.sig"
+# AWS's SSM agent signing key, fingerprint ${fingerprint}
+base64 -d > ${keyring} <<'SIGNING_KEY'
+${armoredKeyBody(signingKey.armored).join("\n")}
+SIGNING_KEY
+if ! gpgv --keyring ${keyring} ${signature} ${downloaded}; then
+    rm -f ${downloaded} ${signature}
+    echo ${shellQuote(refusal)} >&2
+    exit 1
+fi
+${sha256Check}retry ${NETWORK_STEP_RETRY_SECONDS} "install the SSM agent" ${APT_GET} install -y ${downloaded}
+rm -f ${downloaded} ${signature} ${keyring}
 systemctl enable --now amazon-ssm-agent
 `;
 }

@@ -123,6 +123,26 @@ describe("HAProxy host boot", () => {
         );
     });
 
+    test("an SSM agent package whose signature does not verify is never installed: the boot fails at once, not retried", () => {
+        const run = runBoot(haproxyUserData(haproxyPlan), haproxyParameters, {
+            "ssm-agent-signature": "always",
+        });
+        assert.notEqual(run.status, 0);
+        assert.match(run.console, /FAILED at step 'SSM agent'/);
+        assert.match(
+            run.log,
+            /amazon-ssm-agent\.deb: its signature does not verify with the SSM agent signing key DE92C7DA3E56E92331D62A36BC1F495C97DD04ED; not installing it/,
+        );
+        assert.equal(
+            run.calls.filter((call) => call.startsWith("gpgv ")).length,
+            1,
+            "checked once",
+        );
+        assert.ok(!run.calls.some((call) => /apt-get .*amazon-ssm-agent\.deb/.test(call)));
+        assert.equal(firstCall(run.calls, ssmAgentStarted), -1);
+        assert.equal(run.slept, 0, "nothing retried");
+    });
+
     test("a package repository that never answers ends the boot within its bound, after the SSM agent", () => {
         const run = runBoot(haproxyUserData(haproxyPlan), haproxyParameters, {
             "apt-update": "always",

@@ -3,7 +3,7 @@
  * /usr, /var and /dev are overlays on the host's (writes land in a temp directory), /run is
  * empty, the serial console is a file, and fakes first on PATH stand in for everything that
  * would reach the network or the machine (`aws`, `apt-get`, `curl`, `systemctl`, `dpkg-query`,
- * `sleep`, ...). Every fake call is logged in order; each network step can be told to fail a
+ * `sleep`, `gpgv` (its real run is in test/templates/ssm-agent-signature.test.ts), ...). Every fake call is logged in order; each network step can be told to fail a
  * number of times or always. Bash, coreutils, flock, install, python3 and the rendered scripts
  * themselves are real.
  */
@@ -25,6 +25,7 @@ export type NetworkStep =
     | "imds"
     | "ssm-agent-download"
     | "ssm-agent-install"
+    | "ssm-agent-signature"
     | "apt-update"
     | "apt-install"
     | "emqx-key"
@@ -65,6 +66,7 @@ const TOOLS = [
     "haproxy",
     "dpkg-query",
     "gpg",
+    "gpgv",
     "blkid",
     "mkfs.ext4",
     "mount",
@@ -86,6 +88,7 @@ case "\${tool} $*" in
     "curl "*"healthz"*) key=health ;;
     "apt-get "*" update"*) key=apt-update ;;
     "apt-get "*"amazon-ssm-agent.deb"*) key=ssm-agent-install ;;
+    "gpgv "*"amazon-ssm-agent.deb"*) key=ssm-agent-signature ;;
     "apt-get "*" install "*) key=apt-install ;;
     "aws ssm get-parameter"*) key=ssm-read ;;
     "aws autoscaling complete-lifecycle-action"*) key=lifecycle ;;
