@@ -62,7 +62,7 @@ export const loadtestOptions = {
     },
     generators: {
         type: "string",
-        help: `<k>  load-generator instances in the cloud (default one per ${DEFAULT_DEVICES_PER_GENERATOR} devices)`,
+        help: `<k>  load-generator instances in the cloud (default: enough that each one's devices and connect rate fit a host, at least one per ${DEFAULT_DEVICES_PER_GENERATOR} devices)`,
     },
     "generator-family": {
         type: "string",
