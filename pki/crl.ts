@@ -18,11 +18,7 @@
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs a Reflect polyfill loaded
 // first (the library's README, "Reflect Polyfill Required").
 import "reflect-metadata";
-import {
-    AuthorityKeyIdentifierExtension,
-    Extension,
-    X509CrlGenerator,
-} from "@peculiar/x509";
+import { AuthorityKeyIdentifierExtension, Extension, X509CrlGenerator } from "@peculiar/x509";
 import type { IssuingCa } from "./ca.ts";
 import { type CrlSummary, readCrlSummary, withEntries } from "./crl-der.ts";
 import { PkiInputError } from "./input-error.ts";
