@@ -16,6 +16,7 @@ import {
     type GeneratorInstance,
     type GeneratorLoad,
     generatorInstanceProblem,
+    generatorNeeds,
     MEMORY_MARGIN,
     maxConnectRatePerGenerator,
     pickGeneratorInstance,
@@ -106,8 +107,13 @@ export function planGeneratorHosts(
     }
     if (request.explicitCount && enough > plan.generators) {
         const load = generatorLoad(plan, plan.generators);
+        const maxRate = maxConnectRatePerGenerator(figures);
+        const why =
+            load.ratePerSecond > maxRate
+                ? `at most ${Math.floor(maxRate)} connects/s per generator, on one core`
+                : `${(generatorNeeds(load, figures).memoryMiB / 1024).toFixed(1)} GiB of memory, more than the largest has`;
         throw new ConfigError(
-            `--generators ${plan.generators} gives each generator ${thousands(load.devices)} devices at ${thousands(load.ratePerSecond)} connects/s, which no ${family} type carries (at most ${Math.floor(maxConnectRatePerGenerator(figures))} connects/s per generator, on one core); raise --generators to ${enough}`,
+            `--generators ${plan.generators} gives each generator ${thousands(load.devices)} devices at ${thousands(load.ratePerSecond)} connects/s, which no ${family} type carries (${why}); raise --generators to ${enough}`,
         );
     }
     const load = generatorLoad(plan, enough);

@@ -73,6 +73,31 @@ describe("planGeneratorHosts", () => {
         );
     });
 
+    test("an explicit --generators too few for the memory says so", () => {
+        // steady-publish keeps one latency per message: a long run at a high rate outgrows a host.
+        const scenario = planScenario(
+            {
+                scenario: "steady-publish",
+                devices: "20000",
+                rate: "50",
+                hold: "3600",
+                "publish-rate": "100",
+                generators: "1",
+            },
+            "cloud",
+        );
+        const enough = [...Array(50).keys()]
+            .map((k) => k + 1)
+            .find((k) => pickGeneratorInstance(generatorLoad(scenario, k), figures));
+        assert.ok(enough !== undefined && enough > 1, String(enough));
+        assert.throws(
+            () => planGeneratorHosts(scenario, { explicitCount: true }, figures),
+            new RegExp(
+                `^ConfigError: --generators 1 gives each generator 20,000 devices at 50 connects/s, which no c7i type carries \\([\\d.]+ GiB of memory, more than the largest has\\); raise --generators to ${enough}$`,
+            ),
+        );
+    });
+
     test("a rate not even 50 generators carry is refused, naming --rate", () => {
         const rate = Math.ceil(maxRate * 50) + 50;
         assert.throws(
