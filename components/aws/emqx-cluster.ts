@@ -246,7 +246,10 @@ export class EmqxCluster extends pulumi.ComponentResource {
                     dependsOn: [parameters, role],
                     // A node keeps its instance: what changes reaches it through the association.
                     ignoreChanges:
-                        args.refreshNode === index + 1 ? [] : ["ami", "userData", "instanceType"],
+                        args.refreshNode === index + 1
+                            ? []
+                            : // userData too: nodes made before user-data was packed keep it.
+                              ["ami", "userData", "userDataBase64", "instanceType"],
                 },
             );
             new aws.ec2.VolumeAttachment(

@@ -3,7 +3,8 @@
  * encrypted gp3 root volume, no key pair (access is Session Manager only).
  */
 import type * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { packUserData } from "./user-data-packing.ts";
 
 /** Per-host values; the rest is fixed policy. */
 export interface HostInstanceSettings {
@@ -17,7 +18,7 @@ export interface HostInstanceSettings {
     readonly securityGroupId: pulumi.Input<string>;
     /** Instance profile of the tier's HostRole. */
     readonly instanceProfileName: pulumi.Input<string>;
-    /** Rendered bash user-data (no secrets). */
+    /** Rendered bash user-data (no secrets); packed with gzip for EC2 (user-data-packing.ts). */
     readonly userData: pulumi.Input<string>;
     /** Root volume size in GiB. */
     readonly rootVolumeGiB: number;
@@ -48,7 +49,14 @@ export function hostInstanceArgs(settings: HostInstanceSettings): aws.ec2.Instan
         vpcSecurityGroupIds: [settings.securityGroupId],
         iamInstanceProfile: settings.instanceProfileName,
         associatePublicIpAddress: false,
-        userData: settings.userData,
+        userDataBase64: pulumi
+            .output(settings.userData)
+            .apply((text) =>
+                packUserData(
+                    text,
+                    `${typeof settings.tags.Name === "string" ? settings.tags.Name : "host"} user-data`,
+                ),
+            ),
         // A changed bootstrap is a new host, not a stop/start of the old one with a script that
         // cloud-init would not run again.
         userDataReplaceOnChange: true,

@@ -3,9 +3,11 @@
  * (host-instance.ts): private subnet, no public IP, IMDSv2 only, encrypted gp3 root volume, no key
  * pair. The user-data goes in base64 as the EC2 API wants it for launch templates.
  */
+
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hostInstanceArgs } from "./host-instance.ts";
+import { packUserData } from "./user-data-packing.ts";
 
 /** Values every host of the group shares; the rest is fixed policy. */
 export interface HostLaunchTemplateSettings {
@@ -43,9 +45,10 @@ export function hostLaunchTemplateArgs(
                 deleteOnTermination: "true",
             },
         ],
+        // The launch template takes base64; packed with gzip to fit EC2's 16 KB.
         userData: pulumi
             .output(settings.userData)
-            .apply((text) => Buffer.from(text, "utf8").toString("base64")),
+            .apply((text) => packUserData(text, "launch template user-data")),
         metadataOptions: host.metadataOptions,
         blockDeviceMappings: [
             {

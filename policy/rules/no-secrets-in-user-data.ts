@@ -2,6 +2,8 @@
  * User-data is readable by anyone who can describe the instance (and by every process on it
  * through IMDS), and it is stored in plain text. Secrets come from SSM at boot instead.
  */
+
+import { gunzipSync } from "node:zlib";
 import type {
     ReportViolation,
     ResourceValidationArgs,
@@ -56,8 +58,18 @@ export function validateNoSecretsInUserData(
     }
 }
 
+/** Base64 user-data as text; gzip-compressed user-data (what the stack declares) unpacked. */
 function decodeBase64(value: string): string {
-    return Buffer.from(value, "base64").toString("utf8");
+    const bytes = Buffer.from(value, "base64");
+    // gzip's magic number (RFC 1952 §2.3.1); cloud-init unpacks it the same way.
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+        try {
+            return gunzipSync(bytes).toString("utf8");
+        } catch {
+            return "";
+        }
+    }
+    return bytes.toString("utf8");
 }
 
 /** Policy: no secret material in user-data. */

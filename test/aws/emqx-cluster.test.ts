@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { hostFilesContentHash } from "../../templates/cloud-init-host-files.ts";
+import { userDataOf } from "../support/user-data.ts";
 import {
     created,
     isSecret,
@@ -144,7 +145,7 @@ describe("EmqxCluster", () => {
         });
         // Each node's user-data names the node and its own volume.
         instances.forEach((instance, i) => {
-            const userData = String(instance.inputs.userData);
+            const userData = userDataOf(instance.inputs);
             assert.ok(userData.includes(`Environment=EMQX_NODE__NAME=${emqx.nodeNames[i]}`));
             const volumeId = String(attachments[i]?.inputs.volumeId);
             assert.match(volumeId, /^vol-[0-9a-f]{17}$/);
@@ -165,7 +166,7 @@ describe("EmqxCluster", () => {
             new RegExp(`^EMQX_DASHBOARD__DEFAULT_PASSWORD='${password}'$`, "m"),
         );
         for (const instance of ofType("aws:ec2/instance:Instance")) {
-            const userData = String(instance.inputs.userData);
+            const userData = userDataOf(instance.inputs);
             assert.equal(lintBash(userData), "", instance.name);
             // The version pin is read from SSM, so a new pin changes no instance input.
             assert.match(userData, /--name '\/mqtt-edge\/test\/emqx\/emqx-version'/);

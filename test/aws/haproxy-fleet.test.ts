@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { hostFilesContentHash } from "../../templates/cloud-init-host-files.ts";
+import { userDataOf } from "../support/user-data.ts";
 import {
     amiQueries,
     created,
@@ -66,7 +67,7 @@ function fleet(
 function launchUserData(): string {
     const template = ofType("aws:ec2/launchTemplate:LaunchTemplate")[0];
     assert.ok(template, "a launch template");
-    return Buffer.from(String(template.inputs.userData), "base64").toString("utf8");
+    return userDataOf(template.inputs);
 }
 
 /** Resources whose inputs differ between two recordings of the same graph. */
@@ -426,7 +427,7 @@ describe("HaproxyFleet", () => {
         ]);
         for (const instance of ofType("aws:ec2/instance:Instance")) {
             assert.match(
-                String(instance.inputs.userData),
+                userDataOf(instance.inputs),
                 new RegExp(
                     `^s3://${bucket}/mqtt-edge/test/haproxy/crl\\.pem /etc/haproxy/ca/crl\\.pem 0644 root:root$`,
                     "m",

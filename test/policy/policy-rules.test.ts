@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { packUserData } from "../../components/aws/user-data-packing.ts";
 import { allPolicies } from "../../policy/rules/all-policies.ts";
 import { noCidrIngressToEmqxMqtt } from "../../policy/rules/no-cidr-ingress-to-emqx-mqtt.ts";
 import { noPublicIpOnHosts } from "../../policy/rules/no-public-ip-on-hosts.ts";
@@ -261,6 +262,18 @@ describe("no-secrets-in-user-data", () => {
                 ),
             },
             /userDataBase64: contains a PEM private key block/,
+        ],
+        [
+            "a key in gzip-compressed user-data, as the stack packs it",
+            INSTANCE,
+            { userDataBase64: packUserData(`#!/bin/bash\n${pemKey}`, "test") },
+            /userDataBase64: contains a PEM private key block/,
+        ],
+        [
+            "a cookie in a launch template's gzip-compressed user-data",
+            LAUNCH_TEMPLATE,
+            { userData: packUserData("EMQX_NODE__COOKIE=Ab12Cd34Ef56\n", "test") },
+            /userData: contains a cookie, password, secret, token or key assignment/,
         ],
         [
             "the Erlang cookie as an env assignment",

@@ -21,6 +21,7 @@ import { resourcePolicies, stackPolicies } from "../../policy/rules/all-policies
 import { stackViolations, violations } from "../policy/fake-policy-args.ts";
 import { programStack } from "../policy/program-stack.ts";
 import { committedStacks } from "../support/committed-stacks.ts";
+import { userDataOf } from "../support/user-data.ts";
 import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
@@ -39,10 +40,7 @@ function runProgramOnce(stack: string, overrides: string[] = []): Promise<Progra
 
 /** The launch template's user-data as text. */
 const launchUserData = (r: ProgramRun): string =>
-    Buffer.from(
-        String(only(r, "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData),
-        "base64",
-    ).toString("utf8");
+    userDataOf(only(r, "aws:ec2/launchTemplate:LaunchTemplate").inputs);
 
 /** `type name` of every resource whose inputs differ between two runs of the same graph. */
 function changedBetween(before: ProgramRun, after: ProgramRun): string[] {
@@ -340,7 +338,7 @@ for (const stack of awsStacks) {
                 .map(([k, o]) => `${k}=${JSON.stringify(o.value)}`);
             const userData = [
                 launchUserData(r),
-                ...ofType(r, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+                ...ofType(r, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
             ];
             const leaks = (text: string) =>
                 /PRIVATE KEY/.test(text) || forbidden.some((secret) => text.includes(secret));
@@ -383,7 +381,7 @@ for (const stack of awsStacks) {
             assert.ok([...secretParameters].some((n) => /\/haproxy\/server-.*\.pem$/.test(n)));
             assert.ok(secretParameters.has(`/mqtt-edge/${stack}/emqx/secrets.env`));
             for (const instance of ofType(r, "aws:ec2/instance:Instance")) {
-                const manifest = manifestLines(String(instance.inputs.userData));
+                const manifest = manifestLines(userDataOf(instance.inputs));
                 assert.ok(manifest.length >= 2, instance.name);
                 const secrets = manifest.filter((line) => secretParameters.has(line.source));
                 assert.ok(secrets.length >= 1, `${instance.name} fetches its secret files`);
@@ -425,7 +423,7 @@ for (const stack of awsStacks) {
                 const hostname = names[index] as string;
                 // The volume id appears as vol-<hex> and, in the NVMe device name, vol<hex>; the
                 // files bucket by its generated name.
-                const userData = String(instance.inputs.userData)
+                const userData = userDataOf(instance.inputs)
                     .replace(/vol(-?)[0-9a-f]{17}/g, (_, dash) =>
                         dash ? DATA_VOLUME_PLACEHOLDER : DATA_VOLUME_PLACEHOLDER.replace("-", ""),
                     )
@@ -440,9 +438,7 @@ for (const stack of awsStacks) {
                 const scripts = [
                     launchUserData(r),
                     ...new Set(
-                        ofType(r, "aws:ec2/instance:Instance").map((i) =>
-                            String(i.inputs.userData),
-                        ),
+                        ofType(r, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
                     ),
                 ];
                 assert.ok(scripts.length >= 2);
@@ -657,15 +653,15 @@ describe("what pulumi up changes on the dev stack, by kind of change", () => {
         }
         // The user-data every node has is the same before and after: nothing to replace.
         assert.deepEqual(
-            ofType(emqxChange, "aws:ec2/instance:Instance").map((i) => i.inputs.userData),
-            ofType(base, "aws:ec2/instance:Instance").map((i) => i.inputs.userData),
+            ofType(emqxChange, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
+            ofType(base, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
         );
     });
 
     test("the SSM agent is installed before the apply step in every user-data; EMQX waits for its mount", () => {
         const scripts = [
             launchUserData(base),
-            ...ofType(base, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+            ...ofType(base, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
         ];
         for (const script of scripts) {
             const agent = script.indexOf("systemctl enable --now amazon-ssm-agent");
@@ -673,7 +669,7 @@ describe("what pulumi up changes on the dev stack, by kind of change", () => {
             assert.ok(agent > 0 && agent < apply, "agent before apply");
         }
         for (const instance of ofType(base, "aws:ec2/instance:Instance")) {
-            assert.match(String(instance.inputs.userData), /^RequiresMountsFor=\/var\/lib\/emqx$/m);
+            assert.match(userDataOf(instance.inputs), /^RequiresMountsFor=\/var\/lib\/emqx$/m);
         }
     });
 });
@@ -702,7 +698,7 @@ describe("program, stack dev: a new TLS session lifetime (ticket key rotation pe
         const seedHex = String(seedParameter.inputs.value).trim();
         const userData = [
             launchUserData(base),
-            ...ofType(base, "aws:ec2/instance:Instance").map((i) => String(i.inputs.userData)),
+            ...ofType(base, "aws:ec2/instance:Instance").map((i) => userDataOf(i.inputs)),
         ];
         for (const script of userData) assert.doesNotMatch(script, new RegExp(seedHex));
         for (const [name, output] of Object.entries(base.outputs)) {

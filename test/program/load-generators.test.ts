@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { ConfigError, parseEdgeConfig } from "../../infra/config.ts";
 import { readStackFile } from "../../infra/stack-file.ts";
 import { lintBash } from "../aws/lint-script.ts";
+import { userDataOf } from "../support/user-data.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
 const run = promisify(execFile);
@@ -194,7 +195,7 @@ describe("program, stack dev with loadGenerators (a load-test stack)", () => {
                 "required",
             );
             assert.deepEqual(instance.secretInputs, []);
-            const userData = String(instance.inputs.userData);
+            const userData = userDataOf(instance.inputs);
             assert.doesNotMatch(userData, /BEGIN|PRIVATE KEY/);
             assert.match(userData, new RegExp(`input/job-${index}\\.json`));
             assert.match(userData, /LimitNOFILE=1048576/);

@@ -11,6 +11,7 @@ import { fleetDeviceCapacity } from "../../capacity/stack-capacity.ts";
 import { parseEdgeConfig } from "../../infra/config.ts";
 import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
 import { readStackFile } from "../../infra/stack-file.ts";
+import { userDataOf } from "../support/user-data.ts";
 import { runProgram } from "./program-process.ts";
 import type { ProgramRun, RecordedResource } from "./run-program.ts";
 
@@ -229,7 +230,7 @@ describe("the hosts' CloudWatch agent", () => {
 
     test("every host's user-data carries the agent config, scraping only its loopback exporter", () => {
         for (const instance of ofType(dev, "aws:ec2/instance:Instance")) {
-            const userData = String(instance.inputs.userData);
+            const userData = userDataOf(instance.inputs);
             const scrape =
                 /cat > '\/etc\/mqtt-edge\/cloudwatch-prometheus\.yaml' <<'MQTT_EDGE_EOF'\n([\s\S]*?)MQTT_EDGE_EOF/.exec(
                     userData,
