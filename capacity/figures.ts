@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "../pki/key-algorithms.ts";
 
 /** How a figure came about; only measured ones carry a command that reproduces them. */
 export type FigureKind = "measured" | "cited" | "allowance";
@@ -32,6 +33,19 @@ const entrySchema = z
 /** One validated figure as the file states it. */
 export type FigureEntry = z.output<typeof entrySchema>;
 
+/** CA key algorithms a stack can choose (pki.caKeyAlgorithm), each with its own connect cost. */
+export const CA_KEY_ALGORITHMS = KEY_ALGORITHMS;
+export type CaKeyAlgorithm = KeyAlgorithm;
+
+/** The file's entry for a full connect under CAs of each algorithm. */
+export const FULL_CONNECT_FIGURES = {
+    "ecdsa-p256": "haproxyCpuPerFullConnectCaEcdsaP256",
+    "ecdsa-p384": "haproxyCpuPerFullConnectCaEcdsaP384",
+    "rsa-2048": "haproxyCpuPerFullConnectCaRsa2048",
+    "rsa-3072": "haproxyCpuPerFullConnectCaRsa3072",
+    "rsa-4096": "haproxyCpuPerFullConnectCaRsa4096",
+} as const satisfies Record<CaKeyAlgorithm, string>;
+
 /** The figures the model needs, with the unit each must be stated in. */
 const required = {
     haproxyRssPerIdleDevice: "KiB",
@@ -39,9 +53,13 @@ const required = {
     haproxyRssPerMaxconnSlot: "KiB",
     haproxyBaseRss: "MiB",
     osReserve: "MiB",
-    haproxyCpuPerFullConnect: "us",
     haproxyCpuPerResumedConnect: "us",
     emqxMemoryPerConnection: "KiB",
+    haproxyCpuPerFullConnectCaEcdsaP256: "us",
+    haproxyCpuPerFullConnectCaEcdsaP384: "us",
+    haproxyCpuPerFullConnectCaRsa2048: "us",
+    haproxyCpuPerFullConnectCaRsa3072: "us",
+    haproxyCpuPerFullConnectCaRsa4096: "us",
 } as const;
 
 export type FigureName = keyof typeof required;
@@ -58,8 +76,12 @@ export interface CapacityFigures {
     readonly haproxyBaseKiB: number;
     /** Memory a host keeps for the OS before the proxy or broker gets any. */
     readonly osReserveKiB: number;
-    /** HAProxy CPU per full device connect (mutual TLS + MQTT CONNECT). */
-    readonly fullConnectUs: number;
+    /**
+     * HAProxy CPU per full device connect (mutual TLS + MQTT CONNECT), by the CA key algorithm:
+     * HAProxy verifies the CAs' signatures on the device certificate, the intermediate and both
+     * CRLs at every full handshake, so the chain's algorithm moves the cost most.
+     */
+    readonly fullConnectUs: Readonly<Record<CaKeyAlgorithm, number>>;
     /** HAProxy CPU per resumed device connect. */
     readonly resumedConnectUs: number;
     /** EMQX memory per MQTT connection, node baseline and kernel included. */
@@ -110,7 +132,9 @@ export function parseCapacityFigures(
         haproxyKiBPerMaxconnSlot: value("haproxyRssPerMaxconnSlot"),
         haproxyBaseKiB: mib("haproxyBaseRss"),
         osReserveKiB: mib("osReserve"),
-        fullConnectUs: value("haproxyCpuPerFullConnect"),
+        fullConnectUs: Object.fromEntries(
+            CA_KEY_ALGORITHMS.map((a) => [a, value(FULL_CONNECT_FIGURES[a])]),
+        ) as Record<CaKeyAlgorithm, number>,
         resumedConnectUs: value("haproxyCpuPerResumedConnect"),
         emqxKiBPerConnection: value("emqxMemoryPerConnection"),
         entries,

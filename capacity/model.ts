@@ -6,7 +6,7 @@
  * Per HAProxy host:
  *   memory   = OS reserve + HAProxy base + maxconn x per-slot + devices x (HAProxy + kernel per device)
  *   backend  = EMQX nodes x listener ports per node x source addresses x local port range
- *   storm    = devices / storm seconds x CPU per full connect / vCPUs
+ *   storm    = devices / storm seconds x CPU per full connect (by CA key algorithm) / vCPUs
  * Per EMQX node:
  *   memory   = OS reserve + max_connections x per-connection memory
  */
@@ -15,7 +15,7 @@ import {
     listenersNeeded,
     MAX_EMQX_MQTT_LISTENERS,
 } from "./backend-ports.ts";
-import type { CapacityFigures } from "./figures.ts";
+import type { CaKeyAlgorithm, CapacityFigures } from "./figures.ts";
 import type { InstanceFacts } from "./instance-types.ts";
 
 const KIB_PER_GIB = 1024 * 1024;
@@ -32,6 +32,8 @@ export interface HaproxyHostInput {
     /** Devices this host takes in a reconnect storm. */
     readonly stormDevices: number;
     readonly stormSeconds: number;
+    /** Key algorithm of the CAs devices chain to: it sets the CPU of a full connect. */
+    readonly caKeyAlgorithm: CaKeyAlgorithm;
 }
 
 /** What the model says about one HAProxy host. */
@@ -137,7 +139,12 @@ export function haproxyHostCapacity(h: HaproxyHostInput, f: CapacityFigures): Ha
         listenersPerNode,
         backendConnectionCeiling: ceiling,
         backendCeilingWithSpareDown: ceilingSpareDown,
-        storm: stormLoad(h.stormDevices, h.stormSeconds, h.facts.vcpus, f.fullConnectUs),
+        storm: stormLoad(
+            h.stormDevices,
+            h.stormSeconds,
+            h.facts.vcpus,
+            f.fullConnectUs[h.caKeyAlgorithm],
+        ),
         devices,
         bindingLimit,
     };
@@ -197,6 +204,8 @@ export interface FleetChoice {
 export interface FleetTarget {
     readonly devices: number;
     readonly stormSeconds: number;
+    /** CA key algorithm of the stack: the storm's CPU per connect follows it. */
+    readonly caKeyAlgorithm: CaKeyAlgorithm;
     /** Hosts that may be lost while the rest hold every device and the storm. */
     readonly spareHosts: number;
 }
@@ -225,7 +234,8 @@ export function haproxyFleetOptions(
     for (const [instanceType, facts] of table) {
         const perHostMemory = haproxyMemoryDeviceLimit(facts, f);
         if (perHostMemory < 1) continue;
-        const stormVcpus = (target.devices * f.fullConnectUs) / 1e6 / target.stormSeconds;
+        const usPerConnect = f.fullConnectUs[target.caKeyAlgorithm];
+        const stormVcpus = (target.devices * usPerConnect) / 1e6 / target.stormSeconds;
         const working = Math.max(
             1,
             Math.ceil(target.devices / perHostMemory),
@@ -246,7 +256,7 @@ export function haproxyFleetOptions(
 
 /** The smallest EMQX cluster of each instance type that holds `devices`, `spareHosts` lost. */
 export function emqxFleetOptions(
-    target: Omit<FleetTarget, "stormSeconds">,
+    target: Omit<FleetTarget, "stormSeconds" | "caKeyAlgorithm">,
     table: ReadonlyMap<string, InstanceFacts>,
     f: CapacityFigures,
     maxNodes: number,

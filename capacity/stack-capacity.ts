@@ -4,7 +4,8 @@
  * figures are given (capacity/figures.ts reads them; fleetDeviceCapacity does so by default).
  */
 import type { EdgeConfig } from "../infra/config.ts";
-import { type CapacityFigures, loadCapacityFigures } from "./figures.ts";
+import { chainCostAlgorithm } from "./ca-key-algorithm.ts";
+import { type CaKeyAlgorithm, type CapacityFigures, loadCapacityFigures } from "./figures.ts";
 import { type InstanceFacts, instanceTable } from "./instance-types.ts";
 import {
     type EmqxNodeCapacity,
@@ -17,7 +18,10 @@ import {
 } from "./model.ts";
 
 /** What the model needs from a stack's configuration. */
-export type CapacityConfig = Pick<EdgeConfig, "haproxy" | "emqx" | "capacity">;
+export type CapacityConfig = Pick<
+    EdgeConfig,
+    "haproxy" | "emqx" | "capacity" | "pki" | "caRootCertPem" | "caDeviceCertPem"
+>;
 
 /** Most HAProxy instances and EMQX nodes the schema allows (config-schema.ts). */
 export const MAX_HAPROXY_INSTANCES = 50;
@@ -38,6 +42,10 @@ export interface StackCapacityOptions {
 export interface StackCapacity {
     /** Devices the figures below are for. */
     readonly devices: number;
+    /** CA key algorithm whose full-connect CPU the storm figures use. */
+    readonly caKeyAlgorithm: CaKeyAlgorithm;
+    /** That CPU per full connect, microseconds. */
+    readonly usPerFullConnect: number;
     readonly stormSeconds: number;
     readonly spareHosts: number;
     /** One entry per HAProxy instance (they are alike). */
@@ -89,6 +97,7 @@ function haproxyHost(
             spareNodes: config.capacity.spareHosts,
             stormDevices,
             stormSeconds,
+            caKeyAlgorithm: chainCostAlgorithm(config, f),
         },
         f,
     );
@@ -138,13 +147,16 @@ export function stackCapacity(
     const warnings: string[] = [];
     if (host.storm.utilisation > 1) {
         warnings.push(
-            `reconnecting ${devices} devices over ${haproxyWorking} ${config.haproxy.instanceType} hosts takes about ${Math.ceil(host.storm.secondsAtFullCpu)} s of full handshake CPU, more than capacity.stormSeconds (${stormSeconds}): add HAProxy hosts or vCPUs`,
+            `reconnecting ${devices} devices over ${haproxyWorking} ${config.haproxy.instanceType} hosts takes about ${Math.ceil(host.storm.secondsAtFullCpu)} s of full handshake CPU (${f.fullConnectUs[chainCostAlgorithm(config, f)]} us per connect with ${chainCostAlgorithm(config, f)} CAs), more than capacity.stormSeconds (${stormSeconds}): add HAProxy hosts or vCPUs`,
         );
     }
     const table = instanceTable(config.capacity.instanceTypes);
-    const target = { devices, stormSeconds, spareHosts: spare };
+    const caKeyAlgorithm = chainCostAlgorithm(config, f);
+    const target = { devices, stormSeconds, spareHosts: spare, caKeyAlgorithm };
     return {
         devices,
+        caKeyAlgorithm,
+        usPerFullConnect: f.fullConnectUs[caKeyAlgorithm],
         stormSeconds,
         spareHosts: spare,
         haproxyHosts: Array.from({ length: config.haproxy.instances }, () => host),

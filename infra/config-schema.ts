@@ -4,6 +4,7 @@
  * Rules that span several keys are in config-checks.ts.
  */
 import { z } from "zod";
+import { KEY_ALGORITHMS } from "../pki/key-algorithms.ts";
 import { capacitySchema } from "./config-capacity-schema.ts";
 
 const int = (min: number, max: number) => {
@@ -147,9 +148,9 @@ const haproxySchema = z
             .default("c7i.large")
             .describe("EC2 instance type of the HAProxy hosts."),
         maxconn: int(1, 4_000_000)
-            .default(100_000)
+            .default(90_000)
             .describe(
-                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (a c7i.large about 105000; the seed's 500000 needs about 16.5 GiB).",
+                "Global maxconn per instance: the devices one HAProxy host holds. The host's file-descriptor limit is sized from it (about two per connection); the capacity model refuses more than haproxy.instanceType has memory for (npm run capacity shows it: a c7i.large holds about 98,000 with the figures of 2026-12-01, hence the default; the seed's 500000 needs about 18 GiB).",
             ),
         frontendMaxconn: int(1, 4_000_000)
             .optional()
@@ -265,7 +266,7 @@ const emqxSchema = z
     })
     .prefault({});
 
-const algorithms = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
+const algorithms = KEY_ALGORITHMS;
 
 const pkiSchema = z
     .strictObject({

@@ -25,6 +25,7 @@ import {
 import { type IssuingCa, loadIssuingCa } from "../pki/ca.ts";
 import { buildCrl, crlNumberFor, crlThisUpdate, crlWindow } from "../pki/crl.ts";
 import { issueDeviceCertificate } from "../pki/issue.ts";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "../pki/key-algorithms.ts";
 import { type DeviceKeySpec, defaultDeviceKeySpec, exportPrivateKeyPem } from "../pki/keys.ts";
 import { toPem } from "../pki/pem.ts";
 import type { RevocationEntry } from "../pki/revocations.ts";
@@ -33,16 +34,10 @@ import { forgetTemporaryDirectory, registerTemporaryDirectory } from "./emergenc
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-/** Key algorithms the stack offers for CAs and server certificates (infra/config-schema.ts). */
-export const localKeyAlgorithms = [
-    "ecdsa-p256",
-    "ecdsa-p384",
-    "rsa-2048",
-    "rsa-3072",
-    "rsa-4096",
-] as const;
+/** Key algorithms the stack offers for CAs and server certificates (pki/key-algorithms.ts). */
+export const localKeyAlgorithms = KEY_ALGORITHMS;
 /** One of {@link localKeyAlgorithms}. */
-export type LocalKeyAlgorithm = (typeof localKeyAlgorithms)[number];
+export type LocalKeyAlgorithm = KeyAlgorithm;
 
 /** What chain to make. */
 export interface LocalPkiOptions {

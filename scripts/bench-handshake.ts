@@ -24,6 +24,7 @@ import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeMeasuredFigures } from "../capacity/figures-file.ts";
 import { parseEdgeConfig } from "../infra/config.ts";
 import { stackSchema } from "../infra/config-schema.ts";
 import { readStackFile } from "../infra/stack-file.ts";
@@ -37,6 +38,7 @@ import {
     stringFlag,
 } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
+import { capacityFigureEntries } from "./bench/handshake-figures.ts";
 import { SEED_VARIANT, startBenchEdges } from "./bench/handshake-variants.ts";
 import { measureRounds, median, type RoundFigures } from "./bench/measure-rounds.ts";
 
@@ -53,6 +55,10 @@ const flagSpecs: Record<string, FlagSpec> = {
     matrix: {
         type: "boolean",
         help: "also measure full connects for every CA key algorithm and without CRLs",
+    },
+    "write-figures": {
+        type: "boolean",
+        help: "with --matrix: write the full-connect CPU per CA key algorithm, the resumed connect and the seed's into capacity/measured-figures.json (what npm run capacity and the sizing guard read)",
     },
     help: { type: "boolean", help: "show this help" },
 };
@@ -123,6 +129,11 @@ async function main(): Promise<number> {
         stringFlag(flags, "ca-key-algorithm"),
         config.pki.caKeyAlgorithm,
     );
+    if (flags["write-figures"] && !flags.matrix) {
+        throw new PkiInputError(
+            "--write-figures needs --matrix: the capacity model needs a figure for every CA key algorithm",
+        );
+    }
     const rounds = integerFlag(flags, "rounds", 3, 1, 99);
     const seconds = integerFlag(flags, "seconds", 5, 1, 600);
     const concurrency = integerFlag(flags, "concurrency", 8, 1, 256);
@@ -172,8 +183,15 @@ async function main(): Promise<number> {
             concurrency,
             pinned,
             date: new Date().toISOString(),
-            haproxy: execFileSync("haproxy", ["-v"], { encoding: "utf8" }).split("\n")[0],
+            haproxy:
+                execFileSync("haproxy", ["-v"], { encoding: "utf8" }).split("\n")[0] ?? "haproxy",
         };
+        if (flags["write-figures"]) {
+            const path = writeMeasuredFigures(
+                capacityFigureEntries(result, caKeyAlgorithm, process.argv.slice(2)),
+            );
+            log(`wrote the connect figures into ${path}`);
+        }
         if (flags.json) {
             process.stdout.write(`${JSON.stringify(result)}\n`);
         } else {

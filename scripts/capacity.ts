@@ -63,7 +63,7 @@ function textReport(stack: string, m: StackCapacity, f: CapacityFigures): string
         `  maxconn                   ${n(h.maxconn)}`,
         `  memory at maxconn         ${gib(h.memoryNeededKiB)} of ${gib(h.memoryKiB)} GiB (holds about ${n(h.memoryDeviceLimit)} devices; headroom ${n(h.memoryDeviceLimit - h.maxconn)})`,
         `  backend connections       ${n(h.backendConnectionCeiling)} (${h.listenersPerNode} EMQX listener port(s) per node; ${n(h.backendCeilingWithSpareDown)} with ${m.spareHosts} node(s) down)`,
-        `  storm                     ${n(h.storm.devices)} devices in ${h.storm.seconds} s: ${h.storm.vcpusNeeded.toFixed(2)} of ${h.vcpus} vCPUs (${pct(h.storm.utilisation)}); all at full CPU in ${Math.ceil(h.storm.secondsAtFullCpu)} s`,
+        `  storm                     ${n(h.storm.devices)} devices in ${h.storm.seconds} s: ${h.storm.vcpusNeeded.toFixed(2)} of ${h.vcpus} vCPUs (${pct(h.storm.utilisation)}); all at full CPU in ${Math.ceil(h.storm.secondsAtFullCpu)} s (${m.usPerFullConnect} us per connect with ${m.caKeyAlgorithm} CAs)`,
         `  holds                     ${n(h.devices)} devices (binding limit: ${h.bindingLimit})`,
         "",
         `EMQX node: ${m.emqxNodes.length} x ${e.instanceType} (${e.vcpus} vCPUs, ${e.memoryGiB} GiB)`,
@@ -94,6 +94,8 @@ function jsonReport(stack: string, m: StackCapacity, f: CapacityFigures): unknow
         devices: m.devices,
         stormSeconds: m.stormSeconds,
         spareHosts: m.spareHosts,
+        caKeyAlgorithm: m.caKeyAlgorithm,
+        usPerFullConnect: m.usPerFullConnect,
         haproxyHosts: m.haproxyHosts.map((h, index) => ({ host: index + 1, ...h })),
         emqxNodes: m.emqxNodes.map((e, index) => ({ node: index + 1, ...e })),
         fleet: {

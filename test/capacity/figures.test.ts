@@ -6,10 +6,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
+    CA_KEY_ALGORITHMS,
+    FULL_CONNECT_FIGURES,
     loadCapacityFigures,
     MEASURED_FIGURES_PATH,
     parseCapacityFigures,
 } from "../../capacity/figures.ts";
+import { stackSchema } from "../../infra/config-schema.ts";
 
 const committed = JSON.parse(readFileSync(MEASURED_FIGURES_PATH, "utf8")) as Record<
     string,
@@ -25,7 +28,32 @@ describe("capacity/measured-figures.json", () => {
         const f = loadCapacityFigures();
         assert.equal(f.haproxyKiBPerDevice, committed.haproxyRssPerIdleDevice?.value);
         assert.equal(f.osReserveKiB, Number(committed.osReserve?.value) * 1024);
-        assert.equal(f.fullConnectUs, committed.haproxyCpuPerFullConnect?.value);
+        for (const algorithm of CA_KEY_ALGORITHMS) {
+            assert.equal(
+                f.fullConnectUs[algorithm],
+                committed[FULL_CONNECT_FIGURES[algorithm]]?.value,
+                algorithm,
+            );
+        }
+    });
+
+    test("every CA key algorithm a stack can choose has its own full-connect figure", () => {
+        const schemaChoices = stackSchema.shape.pki.unwrap().shape.caKeyAlgorithm;
+        for (const algorithm of CA_KEY_ALGORITHMS) {
+            assert.equal(schemaChoices.safeParse(algorithm).success, true, algorithm);
+        }
+        assert.equal(schemaChoices.safeParse("ecdsa-p521").success, false);
+        assert.throws(
+            () =>
+                parseCapacityFigures(
+                    Object.fromEntries(
+                        Object.entries(committed).filter(
+                            ([k]) => k !== FULL_CONNECT_FIGURES["ecdsa-p384"],
+                        ),
+                    ),
+                ),
+            /^Error: measured-figures\.json: haproxyCpuPerFullConnectCaEcdsaP384 is missing; the capacity model needs it \(in us\)$/,
+        );
     });
 
     test("the EMQX figure is marked cited, with its source, not measured", () => {
@@ -49,11 +77,11 @@ describe("capacity/measured-figures.json", () => {
         ],
         [
             "a wrong unit",
-            withEntry("haproxyCpuPerFullConnect", {
-                ...committed.haproxyCpuPerFullConnect,
+            withEntry("haproxyCpuPerFullConnectCaRsa3072", {
+                ...committed.haproxyCpuPerFullConnectCaRsa3072,
                 unit: "KiB",
             }),
-            /^measured-figures\.json: haproxyCpuPerFullConnect\.unit = "KiB": must be us$/,
+            /^measured-figures\.json: haproxyCpuPerFullConnectCaRsa3072\.unit = "KiB": must be us$/,
         ],
         [
             "a measured figure without its command",

@@ -63,25 +63,40 @@ describe("HAProxy host memory", () => {
         }
     });
 
-    test("500000 devices need about 16.3 GiB for HAProxy and its sockets (the issue's figure)", () => {
+    test("500000 devices need per-device memory x 500000 (the issue's 16.3 GiB at its 24.3 + 9.8 KiB)", () => {
         const perDevices =
             haproxyMemoryNeededKiB(500_000, figures) -
             haproxyMemoryNeededKiB(0, figures) -
             500_000 * figures.haproxyKiBPerMaxconnSlot;
-        assert.equal((perDevices / GiB).toFixed(1), "16.3");
+        const perDevice = figures.haproxyKiBPerDevice + figures.kernelKiBPerDevice;
+        assert.equal(perDevices, 500_000 * perDevice);
+        // The issue's figures give its 16.3 GiB; the committed ones more, not less.
+        assert.equal(((500_000 * (24.3 + 9.8)) / GiB).toFixed(1), "16.3");
+        assert.ok(perDevice >= 24.3 + 9.8, String(perDevice));
     });
 
-    test("a c7i.large holds about 105000 devices, an r7i.large more than 450000", () => {
+    test("a c7i.large's limit is its memory less the OS and HAProxy's base, over the per-device figures", () => {
+        for (const memoryGiB of [4, 16]) {
+            const limit = haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB }, figures);
+            const free = memoryGiB * GiB - figures.osReserveKiB - figures.haproxyBaseKiB;
+            const perDevice =
+                figures.haproxyKiBPerDevice +
+                figures.kernelKiBPerDevice +
+                figures.haproxyKiBPerMaxconnSlot;
+            assert.equal(limit, Math.floor(free / perDevice));
+        }
+        // The issue's "about 120k" before the OS share; a few percent either way with new figures.
         const c7i = haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB: 4 }, figures);
-        const r7i = haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB: 16 }, figures);
-        assert.ok(c7i > 100_000 && c7i < 110_000, String(c7i));
-        assert.ok(r7i > 450_000 && r7i < 480_000, String(r7i));
+        assert.ok(c7i > 80_000 && c7i < 120_000, String(c7i));
     });
 
     test("every figure moves the limit the right way", () => {
         const facts = { vcpus: 2, memoryGiB: 8 };
         const base = haproxyMemoryDeviceLimit(facts, figures);
-        const heavier: CapacityFigures = { ...figures, haproxyKiBPerDevice: 48.6 };
+        const heavier: CapacityFigures = {
+            ...figures,
+            haproxyKiBPerDevice: 2 * figures.haproxyKiBPerDevice,
+        };
         const moreReserve: CapacityFigures = { ...figures, osReserveKiB: 2 * GiB };
         assert.ok(haproxyMemoryDeviceLimit(facts, heavier) < base);
         assert.ok(haproxyMemoryDeviceLimit(facts, moreReserve) < base);
@@ -148,6 +163,7 @@ describe("backend ports", () => {
                 spareNodes: 0,
                 stormDevices: 500_000,
                 stormSeconds: 300,
+                caKeyAlgorithm: "rsa-3072",
             },
             figures,
         );
@@ -186,7 +202,12 @@ describe("EMQX node memory", () => {
 });
 
 describe("smallest fleets", () => {
-    const target = { devices: 500_000, stormSeconds: 300, spareHosts: 1 };
+    const target = {
+        devices: 500_000,
+        stormSeconds: 300,
+        spareHosts: 1,
+        caKeyAlgorithm: "rsa-3072",
+    } as const;
 
     test("every HAProxy option holds the devices and the storm with a host lost, and is minimal", () => {
         const options = haproxyFleetOptions(target, INSTANCE_TABLE, figures, 50);
@@ -201,7 +222,7 @@ describe("smallest fleets", () => {
                     target.devices / (count - target.spareHosts),
                     target.stormSeconds,
                     facts.vcpus,
-                    figures.fullConnectUs,
+                    figures.fullConnectUs[target.caKeyAlgorithm],
                 ).utilisation <= 1;
             assert.ok(holds(o.count), `${o.count} x ${o.instanceType}`);
             assert.ok(o.count === 1 + target.spareHosts || !holds(o.count - 1), o.instanceType);
@@ -231,6 +252,21 @@ describe("smallest fleets", () => {
         const count = (list: typeof calm) =>
             list.find((o) => o.instanceType === "r7i.large")?.count;
         assert.ok((count(rushed) ?? 99) > (count(calm) ?? 0));
+    });
+
+    test("costlier CAs ask for more HAProxy vCPUs for the same storm", () => {
+        const vcpusFor = (caKeyAlgorithm: "rsa-3072" | "ecdsa-p384") => {
+            const [best] = haproxyFleetOptions(
+                { ...target, caKeyAlgorithm },
+                INSTANCE_TABLE,
+                figures,
+                50,
+            );
+            assert.ok(best, caKeyAlgorithm);
+            return best.count * best.vcpus;
+        };
+        assert.ok(figures.fullConnectUs["ecdsa-p384"] > figures.fullConnectUs["rsa-3072"]);
+        assert.ok(vcpusFor("ecdsa-p384") > vcpusFor("rsa-3072"));
     });
 
     test("every EMQX option holds the connections with a node lost", () => {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadCapacityFigures } from "../../capacity/figures.ts";
+import { emqxMemoryConnectionLimit, haproxyMemoryDeviceLimit } from "../../capacity/model.ts";
 import { fleetDeviceCapacity } from "../../capacity/stack-capacity.ts";
 import { ConfigError, parseEdgeConfig } from "../../infra/config.ts";
 import { capacityWarnings } from "../../infra/config-capacity-checks.ts";
@@ -12,6 +13,8 @@ import { emqxListenerPlan } from "../../infra/emqx-listener-plan.ts";
 import { readStackFile } from "../../infra/stack-file.ts";
 
 const projectDir = new URL("../../", import.meta.url).pathname;
+const f = loadCapacityFigures();
+const thousands = (n: number) => String(Math.floor(n / 1000) * 1000);
 
 function refusal(raw: Record<string, unknown>): string {
     try {
@@ -25,25 +28,32 @@ function refusal(raw: Record<string, unknown>): string {
 }
 
 describe("sizing guard", () => {
-    test("the seed's maxconn 500000 on a c7i.large is refused, naming memory", () => {
+    test("the seed's maxconn 500000 on a c7i.large is refused, naming memory and the figures", () => {
         const message = refusal({ haproxy: { maxconn: 500_000, instanceType: "c7i.large" } });
-        assert.match(
+        const holds = haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB: 4 }, f);
+        assert.equal(
             message,
-            /^mqtt-edge:haproxy\.maxconn = 500000: a c7i\.large has memory for about 10\d000 devices \(24\.3 KiB HAProxy \+ 9\.8 KiB kernel each in 4 GiB, 512 MiB kept for the OS\); raise haproxy\.instanceType or lower maxconn$/,
+            `mqtt-edge:haproxy.maxconn = 500000: a c7i.large has memory for about ${thousands(holds)} devices (${f.haproxyKiBPerDevice} KiB HAProxy + ${f.kernelKiBPerDevice} KiB kernel each in 4 GiB, 512 MiB kept for the OS); raise haproxy.instanceType or lower maxconn`,
         );
     });
 
-    test("what a c7i.large holds is accepted, and the same on a larger type", () => {
-        assert.equal(parseEdgeConfig({ haproxy: { maxconn: 100_000 } }).haproxy.maxconn, 100_000);
+    test("what a c7i.large holds is accepted, one more is not, and more fits a larger type", () => {
+        const holds = haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB: 4 }, f);
+        assert.equal(parseEdgeConfig({ haproxy: { maxconn: holds } }).haproxy.maxconn, holds);
+        assert.match(
+            refusal({ haproxy: { maxconn: holds + 1 } }),
+            /^mqtt-edge:haproxy\.maxconn = /,
+        );
         const big = parseEdgeConfig({ haproxy: { maxconn: 500_000, instanceType: "r7i.xlarge" } });
         assert.equal(big.haproxy.maxconn, 500_000);
     });
 
     test("EMQX max_connections beyond the node's memory is refused, naming memory", () => {
         const message = refusal({ emqx: { maxConnections: 1_000_000 } });
-        assert.match(
+        const holds = emqxMemoryConnectionLimit({ vcpus: 4, memoryGiB: 8 }, f);
+        assert.equal(
             message,
-            /^mqtt-edge:emqx\.maxConnections = 1000000: a c7i\.xlarge has memory for about 41\d000 connections \(18\.9 KiB each in 8 GiB, 512 MiB kept for the OS\); raise emqx\.instanceType or lower maxConnections$/,
+            `mqtt-edge:emqx.maxConnections = 1000000: a c7i.xlarge has memory for about ${thousands(holds)} connections (${f.emqxKiBPerConnection} KiB each in 8 GiB, 512 MiB kept for the OS); raise emqx.instanceType or lower maxConnections`,
         );
     });
 
@@ -80,20 +90,20 @@ describe("sizing guard", () => {
 
     test("a target the fleet misses with the spare hosts lost is a warning per tier", () => {
         const short = parseEdgeConfig({
-            haproxy: { instances: 2, maxconn: 100_000 },
-            emqx: { nodes: 2, maxConnections: 100_000 },
+            haproxy: { instances: 2, maxconn: 90_000 },
+            emqx: { nodes: 2, maxConnections: 90_000 },
             capacity: { targetDevices: 150_000, spareHosts: 1 },
         });
         assert.deepEqual(
             capacityWarnings(short).map((w) => w.replace(/\(\d+ per .*$/, "")),
             [
-                "mqtt-edge:capacity.targetDevices = 150000: the HAProxy fleet holds 100000 devices with 1 of 2 hosts lost ",
-                "mqtt-edge:capacity.targetDevices = 150000: the EMQX cluster holds 100000 connections with 1 of 2 nodes lost ",
+                "mqtt-edge:capacity.targetDevices = 150000: the HAProxy fleet holds 90000 devices with 1 of 2 hosts lost ",
+                "mqtt-edge:capacity.targetDevices = 150000: the EMQX cluster holds 90000 connections with 1 of 2 nodes lost ",
             ],
         );
         const met = parseEdgeConfig({
-            haproxy: { instances: 3, maxconn: 100_000 },
-            emqx: { nodes: 3, maxConnections: 100_000 },
+            haproxy: { instances: 3, maxconn: 90_000 },
+            emqx: { nodes: 3, maxConnections: 90_000 },
             capacity: { targetDevices: 150_000, spareHosts: 1 },
         });
         assert.deepEqual(capacityWarnings(met), []);
@@ -119,11 +129,25 @@ describe("sizing guard", () => {
         const c = parseEdgeConfig({ haproxy: { instances: 1 }, capacity: { stormSeconds: 30 } });
         const warnings = capacityWarnings(c);
         assert.equal(warnings.length, 1);
-        // 100000 full handshakes at the measured CPU per connect, on the 2 vCPUs of a c7i.large.
-        const seconds = Math.ceil((100_000 * loadCapacityFigures().fullConnectUs) / 1e6 / 2);
+        // The default maxconn of full handshakes at the measured CPU per connect for the default
+        // CAs (rsa-3072), on the 2 vCPUs of a c7i.large.
+        const us = f.fullConnectUs["rsa-3072"];
+        const seconds = Math.ceil((c.haproxy.maxconn * us) / 1e6 / 2);
         assert.equal(
             warnings[0],
-            `mqtt-edge:capacity.stormSeconds = 30: reconnecting 100000 devices over 1 c7i.large hosts takes about ${seconds} s of full handshake CPU, more than capacity.stormSeconds (30): add HAProxy hosts or vCPUs`,
+            `mqtt-edge:capacity.stormSeconds = 30: reconnecting ${c.haproxy.maxconn} devices over 1 c7i.large hosts takes about ${seconds} s of full handshake CPU (${us} us per connect with rsa-3072 CAs), more than capacity.stormSeconds (30): add HAProxy hosts or vCPUs`,
+        );
+        // P-384 CAs cost more per connect: the same storm takes longer.
+        const p384 = capacityWarnings(
+            parseEdgeConfig({
+                haproxy: { instances: 1 },
+                capacity: { stormSeconds: 30 },
+                pki: { caKeyAlgorithm: "ecdsa-p384" },
+            }),
+        );
+        assert.match(
+            p384[0] ?? "",
+            new RegExp(`\\(${f.fullConnectUs["ecdsa-p384"]} us per connect with ecdsa-p384 CAs\\)`),
         );
         assert.deepEqual(capacityWarnings(parseEdgeConfig({})), []);
     });
@@ -134,12 +158,12 @@ describe("EMQX listener plan", () => {
         assert.equal(parseEdgeConfig({ haproxy: { maxconn: 5000 } }).haproxy.serverMaxconn, 5000);
         assert.equal(parseEdgeConfig({}).haproxy.serverMaxconn, 64_512);
         const shared = parseEdgeConfig({
-            haproxy: { instances: 3, maxconn: 100_000 },
-            emqx: { nodes: 2, maxConnections: 100_000 },
+            haproxy: { instances: 3, maxconn: 90_000 },
+            emqx: { nodes: 2, maxConnections: 90_000 },
             capacity: { spareHosts: 1 },
         });
-        // one node left must take 100000: two listeners of 50000 each
-        assert.equal(shared.haproxy.serverMaxconn, 50_000);
+        // one node left must take 90000: two listeners of 45000 each
+        assert.equal(shared.haproxy.serverMaxconn, 45_000);
     });
 
     test("one listener while one port per node reaches maxconn; max_connections shared evenly", () => {
@@ -164,7 +188,7 @@ describe("fleetDeviceCapacity (what the alarms compare with)", () => {
         const dev = parseEdgeConfig(readStackFile(projectDir, "dev").raw);
         assert.equal(fleetDeviceCapacity(dev), 3 * 250_000);
         const fewerNodes = parseEdgeConfig({
-            haproxy: { instances: 3, maxconn: 100_000 },
+            haproxy: { instances: 3, maxconn: 90_000 },
             emqx: { nodes: 2, maxConnections: 120_000 },
         });
         assert.equal(fleetDeviceCapacity(fewerNodes), 2 * 120_000);
@@ -173,11 +197,10 @@ describe("fleetDeviceCapacity (what the alarms compare with)", () => {
     });
 
     test("memory binds when the figures say a host holds less than maxconn", () => {
-        const c = parseEdgeConfig({ haproxy: { instances: 2, maxconn: 100_000 } });
-        const f = loadCapacityFigures();
+        const c = parseEdgeConfig({ haproxy: { instances: 2, maxconn: 90_000 } });
         const heavier = { ...f, haproxyKiBPerDevice: 2 * f.haproxyKiBPerDevice };
         const held = fleetDeviceCapacity(c, heavier);
-        assert.ok(held < 2 * 100_000, String(held));
+        assert.ok(held < 2 * 90_000, String(held));
         assert.equal(held % 2, 0, "two equal hosts");
     });
 });

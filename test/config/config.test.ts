@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { loadCapacityFigures } from "../../capacity/figures.ts";
+import { haproxyMemoryDeviceLimit } from "../../capacity/model.ts";
 import { ConfigError, ENCRYPTED_SECRET, parseEdgeConfig } from "../../infra/config.ts";
 import { readStackFile } from "../../infra/stack-file.ts";
 import { committedStacks } from "../support/committed-stacks.ts";
@@ -257,11 +259,18 @@ describe("stack configuration: defaults and derived values", () => {
         assert.equal(c.target, "aws");
         assert.equal(c.emqx.version, "5.8.9");
         assert.equal(c.emqx.nodes, 3);
-        // what the default c7i.large holds by the capacity model (about 105000 devices)
-        assert.equal(c.haproxy.maxconn, 100_000);
+        // what the default c7i.large holds by the capacity model, rounded down to 10000
+        assert.equal(c.haproxy.maxconn, 90_000);
+        assert.equal(
+            c.haproxy.maxconn,
+            Math.floor(
+                haproxyMemoryDeviceLimit({ vcpus: 2, memoryGiB: 4 }, loadCapacityFigures()) /
+                    10_000,
+            ) * 10_000,
+        );
         // the frontend limit defaults to the global one; a server line to what one source
         // address can open to one EMQX port
-        assert.equal(c.haproxy.frontendMaxconn, 100_000);
+        assert.equal(c.haproxy.frontendMaxconn, 90_000);
         assert.equal(c.haproxy.serverMaxconn, 64_512);
         assert.equal(c.emqx.maxConnections, 250_000);
         // The cheapest HAProxy handshake at 128-bit strength (docs/pki.md, "Key algorithms").

@@ -28,6 +28,19 @@ let crlPath: string;
 let configPath: string;
 const deadlineMs = 10_000;
 
+/** `npm run crl` for the test's revocation list and chain, into crlPath. */
+function buildCrlFile() {
+    return runScript("crl", [
+        "--stack",
+        "edge",
+        "--dir",
+        join(work, "revocations"),
+        ...chainFlags(),
+        "--out",
+        crlPath,
+    ]);
+}
+
 function chainFlags(): string[] {
     return [
         "--root-cert",
@@ -157,15 +170,7 @@ before(async () => {
     assert.equal(issued.code, 0, issued.stderr);
     await mkdir(join(work, "revocations"));
     crlPath = join(work, "crl.pem");
-    const built = await runScript("crl", [
-        "--stack",
-        "edge",
-        "--dir",
-        join(work, "revocations"),
-        ...chainFlags(),
-        "--out",
-        crlPath,
-    ]);
+    const built = await buildCrlFile();
     assert.equal(built.code, 0, built.stderr);
 
     backend = createServer((socket) => socket.end("hello from backend\n"));
@@ -247,15 +252,7 @@ test("after revoke + crl + set/commit ssl crl-file, only the revoked device is r
         "keyCompromise",
     ]);
     assert.equal(revoked.code, 0, revoked.stderr);
-    const built = await runScript("crl", [
-        "--stack",
-        "edge",
-        "--dir",
-        join(work, "revocations"),
-        ...chainFlags(),
-        "--out",
-        crlPath,
-    ]);
+    const built = await buildCrlFile();
     assert.equal(built.code, 0, built.stderr);
 
     const crl = (await readFile(crlPath, "utf8")).trimEnd();
@@ -286,15 +283,7 @@ test("100,000 revocations: npm run crl builds them, crl --check reads them, HAPr
         issuerKeyId: device.issuerKeyId,
     }));
     await writeFile(listPath, formatRevocationFile({ revoked: [...list.revoked, ...others] }));
-    const built = await runScript("crl", [
-        "--stack",
-        "edge",
-        "--dir",
-        join(work, "revocations"),
-        ...chainFlags(),
-        "--out",
-        crlPath,
-    ]);
+    const built = await buildCrlFile();
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stdout, /100000 revoked/);
     const checked = await runScript("crl", ["--check", crlPath]);
