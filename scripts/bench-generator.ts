@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MEASURED_FIGURES_PATH } from "../capacity/figures.ts";
+import { writeMeasuredFigures } from "../capacity/figures-file.ts";
 import { LocalEdge, maxconnThatFits } from "../local-edge/local-edge.ts";
 import {
     type FlagSpec,
@@ -31,11 +31,7 @@ import {
     stringFlag,
 } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
-import {
-    type GeneratorBenchResult,
-    generatorFigureEntries,
-    writeFigureEntries,
-} from "./bench/generator-figures.ts";
+import { type GeneratorBenchResult, generatorFigureEntries } from "./bench/generator-figures.ts";
 import type { ProbeFigures } from "./bench/generator-probe.ts";
 import { linearFit } from "./bench/process-memory.ts";
 import { issueDeviceBatch } from "./loadtest/device-batch.ts";
@@ -216,11 +212,10 @@ async function main(): Promise<number> {
         };
         if (flags.write) {
             const args = process.argv.slice(2).filter((a) => a !== "--json");
-            writeFigureEntries(
-                MEASURED_FIGURES_PATH,
+            const path = writeMeasuredFigures(
                 generatorFigureEntries(result, `npm run bench:generator -- ${args.join(" ")}`),
             );
-            log("written to capacity/measured-figures.json");
+            log(`wrote the generator figures into ${path}`);
         }
         if (flags.json) {
             process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,10 +1,10 @@
 /**
  * `npm run bench:generator -- --write`: the run's three figures as entries of
- * capacity/measured-figures.json (value, unit, date, method, command), put in place of the old
- * ones; every other entry, and the order of all of them, stays as it was.
+ * capacity/measured-figures.json (value, unit, date, method, command). Pure: the bench writes
+ * them with capacity/figures-file.ts, which replaces these entries and leaves the others alone.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import type { FigureEntry, GeneratorFigureName } from "../../capacity/figures.ts";
+import type { GeneratorFigureName } from "../../capacity/figures.ts";
+import type { MeasuredEntry } from "../../capacity/figures-file.ts";
 
 /** What one bench:generator run measured (its --json output). */
 export interface GeneratorBenchResult {
@@ -30,13 +30,11 @@ export interface GeneratorBenchResult {
     date: string;
 }
 
-type Entry = Omit<FigureEntry, "kind" | "source"> & { kind: "measured"; command: string };
-
 /** The three entries for `result`; `command` is what reproduces the run. */
 export function generatorFigureEntries(
     result: GeneratorBenchResult,
     command: string,
-): Record<Exclude<GeneratorFigureName, "osReserve">, Entry> {
+): Record<Exclude<GeneratorFigureName, "osReserve">, MeasuredEntry> {
     const rig = `the load generator (scripts/loadtest/generator, Node ${result.node}) in a process of its own, reading the job and credential files a generator host reads; connect-storms of ${result.levels.join(", ")} devices at ${result.ratePerSecond}/s, each device with its own ECDSA P-256 certificate from the ${result.stack} stack's ${result.caKeyAlgorithm} chain, through HAProxy with the ${result.stack} stack's rendered haproxy.cfg on loopback to PROXY-v2 broker stand-ins; ${result.rounds} interleaved rounds (load average ${result.loadAverage}), every device got its CONNACK`;
     const base = { date: result.date.slice(0, 10), kind: "measured" as const, command };
     return {
@@ -59,11 +57,4 @@ export function generatorFigureEntries(
             method: `generator user + system CPU (getrusage) from the first attempt until every attempt was decided, least-squares slope over completed CONNACKs (R^2 ${result.generatorCpuFitR2}); ${Math.round(result.generatorMainThreadShare * 100)} % of it on the JavaScript thread (/proc task stat), where Node runs every TLS handshake, so one core bounds a generator's connect rate; HAProxy's CPU per CONNACK in the same runs ${result.haproxyCpuUsPerConnect} us (${result.generatorToHaproxyCpu}x); ${rig}`,
         },
     };
-}
-
-/** Puts `entries` into the figures file at `path`, in place of the same keys or at the end. */
-export function writeFigureEntries(path: URL | string, entries: Record<string, Entry>): void {
-    const figures = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-    Object.assign(figures, entries);
-    writeFileSync(path, `${JSON.stringify(figures, null, 4)}\n`);
 }

@@ -5,19 +5,17 @@
  * fail in one line.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import {
     MEASURED_FIGURES_PATH,
     parseCapacityFigures,
     parseLoadGeneratorFigures,
 } from "../../capacity/figures.ts";
+import { mergeFigures } from "../../capacity/figures-file.ts";
 import {
     type GeneratorBenchResult,
     generatorFigureEntries,
-    writeFigureEntries,
 } from "../../scripts/bench/generator-figures.ts";
 import { runProcess } from "../pki-cli/run-process.ts";
 
@@ -62,59 +60,49 @@ test("bench:generator refuses levels that do not increase, in one line", async (
 });
 
 test("--write puts the run's three figures in place and leaves every other entry as it was", () => {
-    const dir = mkdtempSync(join(tmpdir(), "bench-generator-figures-"));
-    try {
-        const path = join(dir, "measured-figures.json");
-        copyFileSync(MEASURED_FIGURES_PATH, path);
-        const before = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-        const result: GeneratorBenchResult = {
-            stack: "dev",
-            levels: [500, 1000, 2000],
-            rounds: 3,
-            ratePerSecond: 300,
-            generatorCpuUsPerConnect: 1234,
-            generatorCpuFitR2: 0.999,
-            generatorMainThreadShare: 0.93,
-            generatorRssKiBPerDevice: 55.5,
-            generatorRssFitR2: 0.998,
-            generatorBaseRssMiB: 70.1,
-            generatorHeapKiBPerDevice: 3.1,
-            generatorPeakRssKiBPerDevice: 60.2,
-            haproxyCpuUsPerConnect: 2000,
-            generatorToHaproxyCpu: 0.62,
-            caKeyAlgorithm: "ecdsa-p384",
-            node: "v22.0.0",
-            loadAverage: 1.5,
-            date: "2027-01-02T03:04:05.000Z",
-        };
-        writeFigureEntries(
-            path,
-            generatorFigureEntries(result, "npm run bench:generator -- --write"),
-        );
-        const after = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-        const figures = parseLoadGeneratorFigures(after);
-        assert.equal(figures.rssKiBPerDevice, 55.5);
-        assert.equal(figures.baseKiB, 70.1 * 1024);
-        assert.equal(figures.cpuUsPerConnect, 1234);
-        assert.equal(figures.entries.generatorCpuPerConnect.date, "2027-01-02");
-        assert.equal(
-            figures.entries.generatorRssPerDevice.command,
-            "npm run bench:generator -- --write",
-        );
-        assert.match(
-            figures.entries.generatorCpuPerConnect.method,
-            /93 % of it on the JavaScript thread/,
-        );
-        // Every other entry, in its place; the capacity model still reads the file.
-        const others = (o: Record<string, unknown>) =>
-            Object.entries(o).filter(([k]) => !k.startsWith("generator"));
-        assert.deepEqual(others(after), others(before));
-        assert.deepEqual(
-            Object.keys(after).slice(0, Object.keys(before).length),
-            Object.keys(before),
-        );
-        parseCapacityFigures(after);
-    } finally {
-        rmSync(dir, { recursive: true, force: true });
-    }
+    const text = readFileSync(MEASURED_FIGURES_PATH, "utf8");
+    const before = JSON.parse(text) as Record<string, unknown>;
+    const result: GeneratorBenchResult = {
+        stack: "dev",
+        levels: [500, 1000, 2000],
+        rounds: 3,
+        ratePerSecond: 300,
+        generatorCpuUsPerConnect: 1234,
+        generatorCpuFitR2: 0.999,
+        generatorMainThreadShare: 0.93,
+        generatorRssKiBPerDevice: 55.5,
+        generatorRssFitR2: 0.998,
+        generatorBaseRssMiB: 70.1,
+        generatorHeapKiBPerDevice: 3.1,
+        generatorPeakRssKiBPerDevice: 60.2,
+        haproxyCpuUsPerConnect: 2000,
+        generatorToHaproxyCpu: 0.62,
+        caKeyAlgorithm: "ecdsa-p384",
+        node: "v22.0.0",
+        loadAverage: 1.5,
+        date: "2027-01-02T03:04:05.000Z",
+    };
+    // What the bench writes: the shared writer's merge of these entries into the committed file.
+    const after = JSON.parse(
+        mergeFigures(text, generatorFigureEntries(result, "npm run bench:generator -- --write")),
+    ) as Record<string, unknown>;
+    const figures = parseLoadGeneratorFigures(after);
+    assert.equal(figures.rssKiBPerDevice, 55.5);
+    assert.equal(figures.baseKiB, 70.1 * 1024);
+    assert.equal(figures.cpuUsPerConnect, 1234);
+    assert.equal(figures.entries.generatorCpuPerConnect.date, "2027-01-02");
+    assert.equal(
+        figures.entries.generatorRssPerDevice.command,
+        "npm run bench:generator -- --write",
+    );
+    assert.match(
+        figures.entries.generatorCpuPerConnect.method,
+        /93 % of it on the JavaScript thread/,
+    );
+    // Every other entry, in its place; the capacity model still reads the file.
+    const others = (o: Record<string, unknown>) =>
+        Object.entries(o).filter(([k]) => !k.startsWith("generator"));
+    assert.deepEqual(others(after), others(before));
+    assert.deepEqual(Object.keys(after), Object.keys(before));
+    parseCapacityFigures(after);
 });
