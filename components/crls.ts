@@ -1,6 +1,8 @@
 /**
  * Crls: the CRL file HAProxy's `crl-file` needs (root and device intermediate, concatenated),
- * built by `scripts/crl.ts` from the stack's reviewed revocation list.
+ * built by `scripts/crl.ts` from the stack's reviewed revocation list. The root's CRL is signed
+ * with the root key, or, for a bring-your-own root whose key stays with its owner, is the CRL
+ * that owner issued (`rootCrlPem`), checked and passed through.
  *
  * It runs as a @pulumi/command local command so the CRL changes only when what it says changes:
  * the revocation list, the CA certificates, or the refresh window (pki/crl.ts `crlWindow`: a new
@@ -23,8 +25,17 @@ export interface CrlsArgs {
     readonly windowStart: string;
     /** Root CA certificate. */
     readonly rootCertPem: pulumi.Input<string>;
-    /** Root CA key (secret): HAProxy needs a CRL from the root too, or it refuses every device. */
-    readonly rootKeyPem: pulumi.Input<string>;
+    /**
+     * Root CA key (secret), to sign the root's CRL: HAProxy needs a CRL from the root too, or it
+     * refuses every device. Exactly one of this and {@link rootCrlPem}.
+     */
+    readonly rootKeyPem?: pulumi.Input<string>;
+    /**
+     * The root's CRL as its CA issued it (PEM, public), when the stack does not hold the root
+     * key: it goes into the file next to the intermediate's. Changing it re-runs the build and
+     * changes only the file's content. Exactly one of this and {@link rootKeyPem}.
+     */
+    readonly rootCrlPem?: string;
     /** Device intermediate certificate. */
     readonly deviceCaCertPem: pulumi.Input<string>;
     /** Device intermediate key (secret). */
@@ -43,6 +54,11 @@ export class Crls extends pulumi.ComponentResource {
                 `Crls ${name}: stack ${JSON.stringify(args.stack)} is not allowed; use a Pulumi stack name (letters, digits, '.', '_', '-')`,
             );
         }
+        if ((args.rootKeyPem === undefined) === (args.rootCrlPem === undefined)) {
+            throw new Error(
+                `Crls ${name}: rootKeyPem and rootCrlPem ${args.rootKeyPem === undefined ? "both missing" : "both given"}; allowed: exactly one (the root key signs its CRL here, or its CA's CRL is supplied)`,
+            );
+        }
         super("mqtt-edge:pki:Crls", name, {}, opts);
         // The CA material travels on stdin as the JSON `pulumi stack output --json` would give
         // (pki/stack-outputs.ts), never on the command line or in the environment.
@@ -52,7 +68,8 @@ export class Crls extends pulumi.ComponentResource {
                 .apply(([rootCertPem, rootKeyPem, intermediateCertPem, intermediateKeyPem]) =>
                     JSON.stringify({
                         rootCertPem,
-                        rootKeyPem,
+                        ...(rootKeyPem !== undefined ? { rootKeyPem } : {}),
+                        ...(args.rootCrlPem !== undefined ? { rootCrlPem: args.rootCrlPem } : {}),
                         intermediateCertPem,
                         intermediateKeyPem,
                     }),
@@ -62,7 +79,15 @@ export class Crls extends pulumi.ComponentResource {
             .all([args.rootCertPem, args.deviceCaCertPem])
             .apply(([root, deviceCa]) =>
                 createHash("sha256")
-                    .update([args.revocationsText, args.windowStart, root, deviceCa].join("\0"))
+                    .update(
+                        [
+                            args.revocationsText,
+                            args.windowStart,
+                            root,
+                            deviceCa,
+                            args.rootCrlPem ?? "",
+                        ].join("\0"),
+                    )
                     .digest("hex"),
             );
         const build = new command.local.Command(

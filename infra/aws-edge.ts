@@ -111,7 +111,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
     // server certificates' SANs.
     const pki = new Pki("pki", edgePkiArgs(config, secrets, [nlb.dnsName]));
     const rootKeyPem = pki.rootKeyPem;
-    const crls = edgeCrls(pki, context, config.pki.crl);
+    const crls = edgeCrls(pki, context, {
+        enabled: config.pki.crl,
+        rootCrlPem: config.caRootCrlPem,
+    });
 
     const serverKeyAlgorithms = pki.serverCertificates.map((c) => c.keyAlgorithm);
     const haproxySpec = haproxySpecFor(config, {
@@ -282,6 +285,8 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         intermediateCertPem: pki.deviceCaCertPem,
         intermediateKeyPem: pki.deviceCaKeyPem,
         ...(rootKeyPem ? { rootKeyPem } : {}),
+        /** A bring-your-own root's CRL as supplied (no root key here): `npm run crl` reads it. */
+        ...(crls && config.caRootCrlPem !== undefined ? { rootCrlPem: config.caRootCrlPem } : {}),
         serverCertificatesPem: pki.serverCertificates.map((c) => c.fullChainPem),
         testDevices: pki.testDevices.map((d) => ({
             commonName: d.commonName,
@@ -292,6 +297,10 @@ export function createAwsEdge(stack: StackConfig, context: AwsEdgeContext) {
         haproxyGroupName: haproxy.groupName,
         haproxyDesiredCapacity: haproxy.desiredCapacity,
         haproxyConfigHash: haproxy.configHash,
+        /** The CRL file as the HAProxy hosts read it (`aws s3 cp <uri> -`), when CRLs are on. */
+        ...(crls !== undefined
+            ? { crlObjectUri: haproxy.objectUris.apply((uris) => uris["crl.pem"]) }
+            : {}),
         emqxNodeNames: emqx.nodeNames,
         emqxHostnames: emqx.hostnames,
         emqxInstanceIds: emqx.instanceIds,

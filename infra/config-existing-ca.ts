@@ -1,14 +1,18 @@
 /**
- * The bring-your-own CA keys (caRootCertPem, caDeviceCertPem, caDeviceKeyPem, caRootKeyPem):
- * the chain is checked as X.509 (pki/existing-ca-check.ts, the same checks the Pki component
- * runs), private keys must be Pulumi secrets, and a chain without its root key must say what
- * happens to revocation. Every failure is one line naming the stack key.
+ * The bring-your-own CA keys (caRootCertPem, caDeviceCertPem, caDeviceKeyPem, caRootKeyPem,
+ * caRootCrlPem): the chain is checked as X.509 (pki/existing-ca-check.ts, the same checks the Pki
+ * component runs), private keys must be Pulumi secrets, and a chain without its root key either
+ * brings the root's CRL (pki/supplied-root-crl.ts) or says it runs without revocation. Every
+ * failure is one line naming the stack key.
  */
+
+import { defaultCrlPolicy } from "../pki/crl-policy.ts";
 import {
     checkExistingCaChain,
     ExistingCaError,
     type ExistingCaField,
 } from "../pki/existing-ca-check.ts";
+import { checkSuppliedRootCrl, SuppliedRootCrlError } from "../pki/supplied-root-crl.ts";
 import type { EdgeConfig } from "./config.ts";
 import { CONFIG_NAMESPACE, ConfigError, fail } from "./config-errors.ts";
 
@@ -66,6 +70,13 @@ export function checkExistingCaConfig(c: EdgeConfig, context: ExistingCaContext)
             "bring-your-own CA needs all of caRootCertPem, caDeviceCertPem and caDeviceKeyPem",
         );
     }
+    if (c.caRootCrlPem !== undefined && byo === 0) {
+        fail(
+            "caRootCrlPem",
+            c.caRootCrlPem,
+            "only goes with a bring-your-own CA (caRootCertPem, caDeviceCertPem, caDeviceKeyPem); a generated chain signs its own root CRL",
+        );
+    }
     if (c.caRootKeyPem && byo === 0) {
         fail(
             "caRootKeyPem",
@@ -84,13 +95,7 @@ export function checkExistingCaConfig(c: EdgeConfig, context: ExistingCaContext)
             );
         }
     }
-    if (c.caRootKeyPem === undefined && c.pki.crl) {
-        fail(
-            "pki.crl",
-            c.pki.crl,
-            "must be set to false when a bring-your-own CA comes without caRootKeyPem: HAProxy needs a CRL signed by the root; set caRootKeyPem (as a secret) to keep revocation, or pki.crl: false to run without it (docs/pki.md)",
-        );
-    }
+    checkRootCrlSource(c);
     const checkable = (key: "caDeviceKeyPem" | "caRootKeyPem") =>
         context.encryptedSecrets.includes(key) ? undefined : c[key];
     try {
@@ -115,5 +120,66 @@ export function checkExistingCaConfig(c: EdgeConfig, context: ExistingCaContext)
                 ? "[secret]"
                 : `[PEM${error.subject ? ` ${error.subject}` : ""}]`;
         throw new ConfigError(`${CONFIG_NAMESPACE}:${key} = ${shown}: ${error.detail}`);
+    }
+    if (c.caRootCrlPem !== undefined) {
+        checkRootCrl(c.caRootCrlPem, c.caRootCertPem, c.caDeviceCertPem, context);
+    }
+}
+
+/**
+ * Where the root's CRL comes from when CRLs are on: signed here with caRootKeyPem, or supplied as
+ * caRootCrlPem; with CRLs off, from nowhere. HAProxy's crl-file needs one from every CA in the
+ * chain (docs/revocation.md), so a chain without either cannot have CRLs.
+ */
+function checkRootCrlSource(c: EdgeConfig): void {
+    if (c.caRootCrlPem !== undefined && c.caRootKeyPem !== undefined) {
+        fail(
+            "caRootCrlPem",
+            c.caRootCrlPem,
+            "not used with caRootKeyPem, which signs the root's CRL here; allowed: one of the two",
+        );
+    }
+    if (c.caRootCrlPem !== undefined && !c.pki.crl) {
+        fail(
+            "caRootCrlPem",
+            c.caRootCrlPem,
+            "not used with pki.crl: false; allowed: unset it, or turn CRLs on (unset pki.crl)",
+        );
+    }
+    if (c.caRootKeyPem === undefined && c.caRootCrlPem === undefined && c.pki.crl) {
+        fail(
+            "pki.crl",
+            c.pki.crl,
+            "needs the root's CRL, and a bring-your-own CA without caRootKeyPem cannot sign it; allowed: caRootCrlPem (a current CRL from the root's CA), caRootKeyPem (as a secret), or pki.crl: false to run without revocation (docs/pki.md)",
+        );
+    }
+}
+
+/** Days before a supplied root CRL's nextUpdate below which we warn: the CRL refresh window. */
+const ROOT_CRL_WARNING_DAYS = defaultCrlPolicy.refreshBeforeDays;
+
+function checkRootCrl(
+    crlPem: string,
+    rootCertPem: string,
+    deviceCaCertPem: string,
+    context: ExistingCaContext,
+): void {
+    const names = {
+        crl: `${CONFIG_NAMESPACE}:caRootCrlPem`,
+        root: stackKeyNames.rootCertPem,
+        deviceCa: stackKeyNames.deviceCaCertPem,
+    };
+    try {
+        const crl = checkSuppliedRootCrl(
+            crlPem,
+            { rootCertPem, deviceCaCertPem },
+            names,
+            context.now,
+            ROOT_CRL_WARNING_DAYS,
+        );
+        for (const warning of crl.warnings) context.onWarning(warning);
+    } catch (error) {
+        if (!(error instanceof SuppliedRootCrlError)) throw error;
+        throw new ConfigError(`${names.crl} = [PEM X509 CRL]: ${error.detail}`);
     }
 }

@@ -56,6 +56,12 @@ const rotationLabel = () =>
  * PEM under 8 KB (test/program/ssm-limits.test.ts).
  */
 export const MAX_CA_CERT_PEM_CHARS = 2500;
+/**
+ * A supplied root CRL revokes CAs and the odd root-issued certificate, a handful of entries of
+ * about 66 bytes; 64 KiB leaves room for hundreds. It travels with the other CRLs (an S3 object on
+ * AWS), not in an SSM parameter of its own.
+ */
+export const MAX_ROOT_CRL_PEM_CHARS = 65_536;
 /** At most this many device domains: each is a SAN of every server certificate. */
 export const MAX_DEVICE_DOMAINS = 5;
 /** The license key rides in the EMQX secrets env file, an SSM SecureString (8 KB at most). */
@@ -323,7 +329,7 @@ const pkiSchema = z
         crl: bool()
             .default(true)
             .describe(
-                "Check device certificates against CRLs (root and device CA). false is allowed, and needed for a bring-your-own CA without caRootKeyPem: revoked devices then still connect (docs/pki.md).",
+                "Check device certificates against CRLs (root and device CA). A bring-your-own CA without caRootKeyPem needs caRootCrlPem for this, or false: revoked devices then still connect (docs/pki.md).",
             ),
         allowPlaintextKeys: bool()
             .default(false)
@@ -566,7 +572,19 @@ export const stackSchema = z.strictObject({
     caRootKeyPem: pemKey()
         .optional()
         .describe(
-            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL. Without it, set pki.crl: false.",
+            "Secret. Bring your own CA: the root key, so the stack can issue the server certificate and the root CRL. Without it, supply caRootCrlPem or set pki.crl: false.",
+        ),
+    caRootCrlPem: z
+        .string({ error: "must be a PEM CRL" })
+        .max(MAX_ROOT_CRL_PEM_CHARS, {
+            error: `must be a PEM CRL of at most ${MAX_ROOT_CRL_PEM_CHARS} characters`,
+        })
+        .refine((v) => v.includes("-----BEGIN X509 CRL-----"), {
+            error: "must be a PEM CRL (-----BEGIN X509 CRL-----)",
+        })
+        .optional()
+        .describe(
+            "Bring your own CA without caRootKeyPem: a current CRL signed by that root (PEM, public). HAProxy needs a CRL from every CA in the chain; the stack signs the device CA's and ships this one with it. Replace it before its nextUpdate (docs/revocation.md).",
         ),
     mqtt: mqttSchema,
     haproxy: haproxySchema,

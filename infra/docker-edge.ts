@@ -84,6 +84,8 @@ export interface DockerEdgeOutputs {
     readonly rootCertPem: pulumi.Output<string>;
     /** Root CA key, PEM, for `npm run crl` (absent for an existing CA given without it). SECRET. */
     readonly rootKeyPem?: pulumi.Output<string>;
+    /** The root's CRL as supplied with an existing CA given without its root key, PEM. */
+    readonly rootCrlPem?: string;
     /** Device intermediate CA certificate, PEM (for `npm run cert:device`). */
     readonly intermediateCertPem: pulumi.Output<string>;
     /** Device intermediate CA key, PEM (for `npm run cert:device`). SECRET. */
@@ -120,7 +122,10 @@ export function createDockerEdge(
     // Devices on this machine connect by the configured names (localhost in Pulumi.local.yaml).
     const pki = new Pki("pki", edgePkiArgs(config, secrets, []));
     const rootKeyPem = pki.rootKeyPem;
-    const crls = edgeCrls(pki, context, config.pki.crl);
+    const crls = edgeCrls(pki, context, {
+        enabled: config.pki.crl,
+        rootCrlPem: config.caRootCrlPem,
+    });
 
     const network = new DockerEdgeNetwork(`${id}-network`, {
         networkName: namePrefix,
@@ -202,6 +207,9 @@ export function createDockerEdge(
         deviceTrustBundlePem: pki.deviceTrustBundlePem,
         [stackOutputNames.rootCertPem]: pki.rootCertPem,
         ...(rootKeyPem ? { [stackOutputNames.rootKeyPem]: pulumi.secret(rootKeyPem) } : {}),
+        ...(crls && config.caRootCrlPem !== undefined
+            ? { [stackOutputNames.rootCrlPem]: config.caRootCrlPem }
+            : {}),
         [stackOutputNames.intermediateCertPem]: pki.deviceCaCertPem,
         [stackOutputNames.intermediateKeyPem]: pulumi.secret(pki.deviceCaKeyPem),
         testDevices: pki.testDevices.map((device) => ({

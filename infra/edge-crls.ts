@@ -1,7 +1,8 @@
 /**
  * The stack's CRLs (root and device intermediate) from its reviewed revocation list, for every
- * target; none when the stack turns them off (`pki.crl: false`, which the configuration requires
- * of an existing CA given without its root key).
+ * target; none when the stack turns them off (`pki.crl: false`). An existing CA given without its
+ * root key brings the root's CRL (`caRootCrlPem`); the configuration has checked it and requires
+ * one of the two when CRLs are on.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,15 +16,27 @@ export interface EdgeCrlsContext {
     readonly projectDir: string;
 }
 
-export function edgeCrls(pki: Pki, context: EdgeCrlsContext, enabled: boolean): Crls | undefined {
+export function edgeCrls(
+    pki: Pki,
+    context: EdgeCrlsContext,
+    settings: { readonly enabled: boolean; readonly rootCrlPem: string | undefined },
+): Crls | undefined {
     const rootKeyPem = pki.rootKeyPem;
-    if (!enabled || rootKeyPem === undefined) return undefined;
+    if (!settings.enabled) return undefined;
+    // The root key wins: with it the configuration refuses a supplied root CRL.
+    const root =
+        rootKeyPem !== undefined
+            ? { rootKeyPem }
+            : settings.rootCrlPem !== undefined
+              ? { rootCrlPem: settings.rootCrlPem }
+              : undefined;
+    if (root === undefined) return undefined;
     return new Crls("crls", {
         stack: context.stack,
         revocationsText: readRevocations(context.projectDir, context.stack),
         windowStart: crlWindow(context.now).thisUpdate.toISOString(),
         rootCertPem: pki.rootCertPem,
-        rootKeyPem,
+        ...root,
         deviceCaCertPem: pki.deviceCaCertPem,
         deviceCaKeyPem: pki.deviceCaKeyPem,
     });

@@ -69,7 +69,8 @@ export function renderStackFiles(
     options: StackFilesOptions,
 ): Map<string, string> {
     const docker = config.target === "docker";
-    // The configuration refuses pki.crl with an existing CA that comes without its root key.
+    // With an existing CA given without its root key, the configuration requires caRootCrlPem
+    // or pki.crl: false, so pki.crl alone says whether the hosts get a crl-file.
     const withCrl = config.pki.crl;
     const files = new Map<string, string>();
     const spec = haproxySpecFor(config, {

@@ -21,22 +21,14 @@ import "reflect-metadata";
 import { AuthorityKeyIdentifierExtension, Extension, X509CrlGenerator } from "@peculiar/x509";
 import type { IssuingCa } from "./ca.ts";
 import { type CrlSummary, readCrlSummary, withEntries } from "./crl-der.ts";
+import { type CrlPolicy, defaultCrlPolicy } from "./crl-policy.ts";
 import { PkiInputError } from "./input-error.ts";
 import { pemBlocks, toPem } from "./pem.ts";
 import { type RevocationEntry, revocationReasonCodes } from "./revocations.ts";
 
 const dayMs = 24 * 60 * 60 * 1000;
 
-/** How long CRLs live and when they are replaced. */
-export interface CrlPolicy {
-    /** Days from thisUpdate to nextUpdate. */
-    validityDays: number;
-    /** A CRL with fewer days than this left is due for reissue (and `--check` fails). */
-    refreshBeforeDays: number;
-}
-
-/** 30 days valid, reissued with 10 days to spare: a missed daily cron run has 10 chances to recover. */
-export const defaultCrlPolicy: CrlPolicy = { validityDays: 30, refreshBeforeDays: 10 };
+export { type CrlPolicy, defaultCrlPolicy } from "./crl-policy.ts";
 
 /** Throws a one-line {@link PkiInputError} unless 0 <= refreshBeforeDays < validityDays (integers). */
 export function checkCrlPolicy(policy: CrlPolicy): void {

@@ -123,3 +123,34 @@ export function decodeTime(der: Uint8Array, tlv: Tlv): Date | undefined {
     const date = new Date(iso);
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
+
+/** The whole encoding of a TLV, tag and length included (e.g. the signed part of a CRL). */
+export function encodingOf(der: Uint8Array, tlv: Tlv): Uint8Array {
+    return der.subarray(tlv.offset, tlv.end);
+}
+
+/** Dotted form of an OBJECT IDENTIFIER's contents (X.690 §8.19), e.g. `1.2.840.113549.1.1.11`. */
+export function oidText(der: Uint8Array, oid: Tlv): string {
+    const arcs: number[] = [];
+    let value = 0;
+    for (let i = oid.start; i < oid.end; i++) {
+        const byte = der[i] ?? 0;
+        value = value * 128 + (byte & 0x7f);
+        if ((byte & 0x80) === 0) {
+            if (arcs.length === 0) {
+                const first = value < 80 ? Math.floor(value / 40) : 2;
+                arcs.push(first, value - first * 40);
+            } else {
+                arcs.push(value);
+            }
+            value = 0;
+        }
+    }
+    return arcs.join(".");
+}
+
+/** An INTEGER's value as lower-case hex without leading zeros (serial numbers compare this way). */
+export function integerHex(der: Uint8Array, integer: Tlv): string {
+    const hex = Buffer.from(der.subarray(integer.start, integer.end)).toString("hex");
+    return hex.replace(/^(00)+(?=.)/, "").replace(/^0(?=.)/, "");
+}

@@ -8,6 +8,7 @@
  * | `rootKeyPem`         | root CA private key, PEM (for its CRL) | yes    |
  * | `intermediateCertPem`| device-issuing intermediate CA, PEM    | no     |
  * | `intermediateKeyPem` | intermediate CA private key, PEM       | yes    |
+ * | `rootCrlPem`         | instead of `rootKeyPem` for a bring-your-own root: its supplied CRL | no |
  */
 import { PkiInputError } from "./input-error.ts";
 
@@ -17,6 +18,7 @@ export const stackOutputNames = {
     rootKeyPem: "rootKeyPem",
     intermediateCertPem: "intermediateCertPem",
     intermediateKeyPem: "intermediateKeyPem",
+    rootCrlPem: "rootCrlPem",
 } as const;
 
 /** A stack output name from {@link stackOutputNames}. */

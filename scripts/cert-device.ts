@@ -330,13 +330,14 @@ function writeNewFile(path: string, content: string, mode: number, replace: bool
 }
 
 async function issueAll(issue: IssuePlan): Promise<void> {
-    makeOutputDir("--out", issue.outDir, 0o700);
+    // Before the folder is made: a bad MQTT_EDGE_PROGRESS_AFTER_MS is refused with nothing written.
     const progress = new Progress({
         total: issue.commonNames.length,
         unit: "certificates",
         label: "cert:device",
         quiet: issue.quiet,
     });
+    makeOutputDir("--out", issue.outDir, 0o700);
     for (const commonName of issue.commonNames) {
         const issued = await issueDeviceCertificate(issue.ca, {
             commonName,

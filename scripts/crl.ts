@@ -6,7 +6,12 @@
  *   npm run crl -- --stack dev --root-cert CaRoot.pem --root-key CaRoot-key.pem \
  *       --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem
  *   pulumi stack output --show-secrets --json | npm run crl -- --stack dev --stack-outputs - --out crl.pem
+ *   npm run crl -- --stack dev --root-cert CaRoot.pem --root-crl CaRoot.crl.pem \
+ *       --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem
  *   npm run crl -- --check crl.pem          # exit 1 when a CRL has under --refresh-days left
+ *
+ * With `--root-crl` (a bring-your-own root whose key stays with its owner) the root's CRL is the one
+ * supplied, checked (pki/supplied-root-crl.ts) and passed through; only the intermediate's is signed.
  *
  * Dates follow the refresh policy in pki/crl.ts (valid 30 days, reissued with 10 left, on a
  * fixed 20-day grid), so rebuilding inside one window gives the same dates and CRL numbers.
@@ -14,7 +19,13 @@
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type IssuingCa, loadIssuingCa } from "../pki/ca.ts";
+import {
+    assertSignedBy,
+    type IssuingCa,
+    loadIssuingCa,
+    parseCertificatePem,
+    subjectKeyIdOf,
+} from "../pki/ca.ts";
 import {
     cliHelp,
     type FlagSpec,
@@ -42,7 +53,17 @@ import {
     parseRevocationFile,
     type RevocationFile,
 } from "../pki/revocations.ts";
-import { parseStackOutputs, type StackOutputName, stackOutputPem } from "../pki/stack-outputs.ts";
+import {
+    parseStackOutputs,
+    type StackOutputName,
+    stackOutputNames,
+    stackOutputPem,
+} from "../pki/stack-outputs.ts";
+import {
+    checkSuppliedRootCrl,
+    type SuppliedRootCrl,
+    SuppliedRootCrlError,
+} from "../pki/supplied-root-crl.ts";
 import { checkOutputFile } from "./output-path.ts";
 
 const defaultRevocationsDir = fileURLToPath(new URL("../revocations/", import.meta.url));
@@ -59,6 +80,10 @@ const flagSpecs: Record<string, FlagSpec> = {
     },
     "root-cert": { type: "string", help: "<pem>  root CA certificate" },
     "root-key": { type: "string", help: "<pem>  root CA private key" },
+    "root-crl": {
+        type: "string",
+        help: "<pem>  instead of --root-key: the root's current CRL as its CA issued it (checked, then passed through)",
+    },
     "intermediate-cert": {
         type: "string",
         help: "<pem>  intermediate (device-issuing) CA certificate",
@@ -66,7 +91,7 @@ const flagSpecs: Record<string, FlagSpec> = {
     "intermediate-key": { type: "string", help: "<pem>  intermediate CA private key" },
     "stack-outputs": {
         type: "string",
-        help: "<file|->  instead of the four above: `pulumi stack output --show-secrets --json`",
+        help: "<file|->  instead of the CA files: `pulumi stack output --show-secrets --json` (rootKeyPem, or rootCrlPem for a root CRL supplied in the stack)",
     },
     out: {
         type: "string",
@@ -126,6 +151,7 @@ function check(path: string, flags: ParsedFlags): number {
         "stack-outputs",
         "root-cert",
         "root-key",
+        "root-crl",
         "intermediate-cert",
         "intermediate-key",
     ]) {
@@ -149,15 +175,20 @@ function check(path: string, flags: ParsedFlags): number {
     }
     if (due > 0) {
         process.stderr.write(
-            `crl: ${due} CRL(s) in ${path} need reissuing: run \`pulumi up\` (it rebuilds them with npm run crl and the hosts swap the file in through the runtime API, no reload; docs/revocation.md)\n`,
+            `crl: ${due} CRL(s) in ${path} need reissuing: run \`pulumi up\` (it rebuilds the CRLs the stack signs with npm run crl and the hosts swap the file in through the runtime API, no reload); a root CRL supplied as mqtt-edge:caRootCrlPem is not signed here: get a newer one from the root's CA and \`pulumi config set mqtt-edge:caRootCrlPem < root.crl.pem\` first (docs/revocation.md)\n`,
         );
         return 1;
     }
     return 0;
 }
 
+/** The root's side of the CRL file: its key (we sign its CRL) or its CRL as supplied. */
+type RootCrlSource =
+    | { kind: "key"; key: string; source: string }
+    | { kind: "crl"; crl: string; source: string };
+
 interface ChainPems {
-    root: { cert: string; key: string; sources: { certificate: string; privateKey: string } };
+    root: { cert: string; certSource: string; crl: RootCrlSource };
     intermediate: {
         cert: string;
         key: string;
@@ -166,7 +197,13 @@ interface ChainPems {
 }
 
 function chainPemsFrom(flags: ParsedFlags): ChainPems {
-    const fileFlags = ["root-cert", "root-key", "intermediate-cert", "intermediate-key"] as const;
+    const fileFlags = [
+        "root-cert",
+        "root-key",
+        "root-crl",
+        "intermediate-cert",
+        "intermediate-key",
+    ] as const;
     const stackOutputs = stringFlag(flags, "stack-outputs");
     if (stackOutputs !== undefined) {
         const conflicting = fileFlags.find((flag) => flags[flag] !== undefined);
@@ -180,14 +217,21 @@ function chainPemsFrom(flags: ParsedFlags): ChainPems {
             stackOutputs,
         );
         const pem = (name: StackOutputName) => stackOutputPem(outputs, name, stackOutputs);
+        // A bring-your-own root without its key exports the CRL it was given instead.
+        const suppliedCrl =
+            outputs[stackOutputNames.rootKeyPem] === undefined &&
+            outputs[stackOutputNames.rootCrlPem] !== undefined;
         return {
             root: {
                 cert: pem("rootCertPem"),
-                key: pem("rootKeyPem"),
-                sources: {
-                    certificate: "stack output rootCertPem",
-                    privateKey: "stack output rootKeyPem",
-                },
+                certSource: "stack output rootCertPem",
+                crl: suppliedCrl
+                    ? {
+                          kind: "crl",
+                          crl: pem("rootCrlPem"),
+                          source: "stack output rootCrlPem",
+                      }
+                    : { kind: "key", key: pem("rootKeyPem"), source: "stack output rootKeyPem" },
             },
             intermediate: {
                 cert: pem("intermediateCertPem"),
@@ -199,10 +243,20 @@ function chainPemsFrom(flags: ParsedFlags): ChainPems {
             },
         };
     }
-    const missing = fileFlags.find((flag) => flags[flag] === undefined);
+    if (flags["root-key"] !== undefined && flags["root-crl"] !== undefined) {
+        throw new PkiInputError(
+            "--root-crl with --root-key: both given; allowed: --root-key to sign the root's CRL here, or --root-crl to use the one its CA issued",
+        );
+    }
+    const needed = ["root-cert", "intermediate-cert", "intermediate-key"] as const;
+    const missing =
+        needed.find((flag) => flags[flag] === undefined) ??
+        (flags["root-crl"] === undefined && flags["root-key"] === undefined
+            ? "root-key"
+            : undefined);
     if (missing) {
         throw new PkiInputError(
-            `--${missing}: missing (HAProxy needs a CRL from every CA in the chain); allowed: --root-cert --root-key --intermediate-cert --intermediate-key, or --stack-outputs <file|->`,
+            `--${missing}: missing (HAProxy needs a CRL from every CA in the chain); allowed: --root-cert (--root-key | --root-crl) --intermediate-cert --intermediate-key, or --stack-outputs <file|->`,
         );
     }
     const read = (flag: (typeof fileFlags)[number]) =>
@@ -211,8 +265,11 @@ function chainPemsFrom(flags: ParsedFlags): ChainPems {
     return {
         root: {
             cert: read("root-cert"),
-            key: read("root-key"),
-            sources: { certificate: source("root-cert"), privateKey: source("root-key") },
+            certSource: source("root-cert"),
+            crl:
+                flags["root-crl"] !== undefined
+                    ? { kind: "crl", crl: read("root-crl"), source: source("root-crl") }
+                    : { kind: "key", key: read("root-key"), source: source("root-key") },
         },
         intermediate: {
             cert: read("intermediate-cert"),
@@ -223,6 +280,54 @@ function chainPemsFrom(flags: ParsedFlags): ChainPems {
             },
         },
     };
+}
+
+/**
+ * The root's CRL: signed here with its key, or the supplied one after the checks HAProxy would
+ * otherwise fail every device on (issuer, signature, dates, the intermediate not revoked).
+ */
+async function rootCrlSide(
+    pems: ChainPems,
+    intermediate: IssuingCa,
+    now: Date,
+    policy: CrlPolicy,
+): Promise<{ ca?: IssuingCa; supplied?: SuppliedRootCrl & { subject: string }; keyId: string }> {
+    const rootCrl = pems.root.crl;
+    if (rootCrl.kind === "key") {
+        const ca = await loadIssuingCa(
+            pems.root.cert,
+            rootCrl.key,
+            { certificate: pems.root.certSource, privateKey: rootCrl.source },
+            "crls",
+            now,
+        );
+        return { ca, keyId: ca.keyId };
+    }
+    const rootCertificate = parseCertificatePem(pems.root.cert, pems.root.certSource);
+    await assertSignedBy(intermediate.certificate, rootCertificate, {
+        child: pems.intermediate.sources.certificate,
+        parent: pems.root.certSource,
+    });
+    try {
+        const supplied = checkSuppliedRootCrl(
+            rootCrl.crl,
+            { rootCertPem: pems.root.cert, deviceCaCertPem: pems.intermediate.cert },
+            {
+                crl: rootCrl.source,
+                root: pems.root.certSource,
+                deviceCa: pems.intermediate.sources.certificate,
+            },
+            now,
+            policy.refreshBeforeDays,
+        );
+        return {
+            supplied: { ...supplied, subject: rootCertificate.subject },
+            keyId: await subjectKeyIdOf(rootCertificate),
+        };
+    } catch (error) {
+        if (!(error instanceof SuppliedRootCrlError)) throw error;
+        throw new PkiInputError(`${rootCrl.source}: ${error.detail}`);
+    }
 }
 
 function revocationsFrom(flags: ParsedFlags): { file: RevocationFile; source: string } {
@@ -268,12 +373,18 @@ async function build(flags: ParsedFlags): Promise<number> {
         "crls",
         now,
     );
-    const root = await loadIssuingCa(pems.root.cert, pems.root.key, pems.root.sources, "crls", now);
-    const cas: IssuingCa[] = [intermediate, root];
+    const rootSide = await rootCrlSide(pems, intermediate, now, policy);
+    const cas: IssuingCa[] =
+        rootSide.ca === undefined ? [intermediate] : [intermediate, rootSide.ca];
     for (const entry of file.revoked) {
+        if (entry.issuerKeyId === rootSide.keyId && rootSide.ca === undefined) {
+            throw new PkiInputError(
+                `${source}: serial ${entry.serial} (${entry.commonName}) was issued by the root (key id ${entry.issuerKeyId}), whose CRL is supplied (${pems.root.crl.source}); allowed: entries of the intermediate - revoke root-issued certificates at the root's CA and supply its new CRL`,
+            );
+        }
         if (!cas.some((ca) => ca.keyId === entry.issuerKeyId)) {
             throw new PkiInputError(
-                `${source}: serial ${entry.serial} (${entry.commonName}) was issued by key id ${entry.issuerKeyId}, which is neither CA given (intermediate ${intermediate.keyId}, root ${root.keyId}); allowed: entries of this chain's CAs`,
+                `${source}: serial ${entry.serial} (${entry.commonName}) was issued by key id ${entry.issuerKeyId}, which is neither CA given (intermediate ${intermediate.keyId}, root ${rootSide.keyId}); allowed: entries of this chain's CAs`,
             );
         }
     }
@@ -293,6 +404,14 @@ async function build(flags: ParsedFlags): Promise<number> {
         pemParts.push(built.pem);
         summary.push(
             `${ca.certificate.subject}: ${entries.length} revoked, thisUpdate ${thisUpdate.toISOString()}`,
+        );
+    }
+    if (rootSide.supplied !== undefined) {
+        const supplied = rootSide.supplied;
+        for (const warning of supplied.warnings) process.stderr.write(`crl: ${warning}\n`);
+        pemParts.push(supplied.pem);
+        summary.push(
+            `${supplied.subject}: supplied, ${supplied.revokedSerials.length} revoked, nextUpdate ${supplied.nextUpdate.toISOString()} (${supplied.daysLeft.toFixed(1)} days left)`,
         );
     }
     const dates = `nextUpdate ${window.nextUpdate.toISOString()}, reissue after ${window.reissueAfter.toISOString()}`;
@@ -317,12 +436,13 @@ await runCli("crl", async () => {
         process.stdout.write(
             cliHelp(
                 {
-                    usage: "npm run crl -- (--stack <name> | --revocations <file>) (--stack-outputs <file|-> | --root-cert <pem> --root-key <pem> --intermediate-cert <pem> --intermediate-key <pem>) --out <crl.pem|->\n       npm run crl -- --check <crl.pem> [--refresh-days <n>]",
+                    usage: "npm run crl -- (--stack <name> | --revocations <file>) (--stack-outputs <file|-> | --root-cert <pem> (--root-key <pem> | --root-crl <pem>) --intermediate-cert <pem> --intermediate-key <pem>) --out <crl.pem|->\n       npm run crl -- --check <crl.pem> [--refresh-days <n>]",
                     summary:
                         "Builds the CRL file HAProxy's crl-file needs (root and device CA CRLs, concatenated) from a stack's revocation list, or checks how many days an existing one has left.",
                     examples: [
                         "pulumi stack output --show-secrets --json | npm run crl -- --stack dev --stack-outputs - --out crl.pem",
                         "npm run crl -- --stack dev --root-cert CaRoot.pem --root-key CaRoot-key.pem --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem",
+                        "npm run crl -- --stack dev --root-cert CaRoot.pem --root-crl CaRoot.crl.pem --intermediate-cert CaIntermediate.pem --intermediate-key CaIntermediate-key.pem --out crl.pem",
                         "npm run crl -- --check /etc/haproxy/certs/crl.pem",
                     ],
                 },

@@ -5,7 +5,32 @@
  * It stays silent for the first {@link ProgressOptions.delayMs} (a batch that ends sooner needs no
  * progress), when the stream is not a terminal (CI logs and pipes get no carriage-return noise;
  * the command's own summary line says what was done) and when the operator asked for quiet.
+ *
+ * `MQTT_EDGE_PROGRESS_AFTER_MS` sets that delay for every command (e.g. `0`: draw from the first
+ * item, which is how the tests see the line on a real terminal without a batch long enough to
+ * pass 2 s on any machine).
  */
+import { PkiInputError, quoteValue } from "../pki/input-error.ts";
+
+/** The environment variable that overrides {@link DEFAULT_DELAY_MS}. */
+export const PROGRESS_AFTER_ENV = "MQTT_EDGE_PROGRESS_AFTER_MS";
+/** A batch that ends sooner than this needs no progress line. */
+export const DEFAULT_DELAY_MS = 2000;
+
+/**
+ * The delay from {@link PROGRESS_AFTER_ENV}, or the default when it is unset; throws a one-line
+ * {@link PkiInputError} for anything but a whole number of milliseconds.
+ */
+export function progressDelayFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+    const raw = env[PROGRESS_AFTER_ENV];
+    if (raw === undefined || raw === "") return DEFAULT_DELAY_MS;
+    if (!/^\d{1,9}$/.test(raw)) {
+        throw new PkiInputError(
+            `${PROGRESS_AFTER_ENV}=${quoteValue(raw)}: not a number of milliseconds; allowed: an integer from 0 to 999999999 (default ${DEFAULT_DELAY_MS})`,
+        );
+    }
+    return Number(raw);
+}
 
 /** Where the line is drawn: normally process.stderr. */
 export interface ProgressStream {
@@ -25,7 +50,7 @@ export interface ProgressOptions {
     readonly stream?: ProgressStream;
     /** --quiet: never draw. */
     readonly quiet?: boolean;
-    /** Silent until the batch has run this long (default 2000 ms). */
+    /** Silent until the batch has run this long (default: {@link progressDelayFromEnv}). */
     readonly delayMs?: number;
     /** At most one redraw per this many ms (default 250). */
     readonly intervalMs?: number;
@@ -45,7 +70,7 @@ export class Progress {
         this.#options = {
             stream: options.stream ?? process.stderr,
             quiet: options.quiet ?? false,
-            delayMs: options.delayMs ?? 2000,
+            delayMs: options.delayMs ?? progressDelayFromEnv(),
             intervalMs: options.intervalMs ?? 250,
             now: options.now ?? (() => performance.now()),
             total: options.total,

@@ -8,31 +8,9 @@ import { ConfigError, parseEdgeConfig } from "../infra/config.ts";
 import { capacityWarnings } from "../infra/config-capacity-checks.ts";
 import { readStackFile } from "../infra/stack-file.ts";
 import { renderStackFiles } from "../infra/stack-files.ts";
-import { cliHelp, type FlagSpec, parseFlags, stringFlag } from "../pki/cli-flags.ts";
 import { PkiInputError } from "../pki/input-error.ts";
-import { checkOutputDir, makeOutputDir } from "./output-path.ts";
-
-const usage = "npm run render -- --stack <name> [--out <dir>] [--quiet]";
-
-const flagSpecs: Record<string, FlagSpec> = {
-    stack: { type: "string", help: "<name>  read Pulumi.<name>.yaml (e.g. dev, local)" },
-    out: { type: "string", help: "<dir>  where to write (default: out/<stack>)" },
-    quiet: { type: "boolean", help: "print only errors and warnings" },
-    help: { type: "boolean", help: "show this help" },
-};
-
-const help = cliHelp(
-    {
-        usage,
-        summary:
-            "Writes the haproxy.cfg, emqx.conf and cloud-init files the stack puts on its hosts, from the same schema and templates as `pulumi up`; nothing secret is rendered.",
-        examples: [
-            "npm run render -- --stack dev",
-            "npm run render -- --stack local --out /tmp/edge",
-        ],
-    },
-    flagSpecs,
-);
+import { makeOutputDir } from "./output-path.ts";
+import { parseRenderRequest, renderHelp } from "./render-flags.ts";
 
 /** Where the command's output lines go (the process's streams, or a test's buffers). */
 export interface RenderIo {
@@ -45,25 +23,17 @@ export interface RenderIo {
 /** Runs `npm run render` with `argv` (flags only) and returns the exit code. */
 export function runRender(argv: readonly string[], io: RenderIo): number {
     const projectDir = resolve(dirname(new URL(import.meta.url).pathname), "..");
-    let flags: ReturnType<typeof parseFlags>;
-    try {
-        flags = parseFlags(argv, flagSpecs);
-        if (flags.help !== true && stringFlag(flags, "stack") === undefined) {
-            throw new PkiInputError("--stack is required");
-        }
-    } catch (e) {
-        const line = (e as Error).message.split("\n")[0];
-        io.stderr(`render: ${line}; usage: ${usage} (--help for more)\n`);
-        return 2;
+    const request = parseRenderRequest(argv, projectDir);
+    if (request.kind === "refused") {
+        io.stderr(`${request.line}\n`);
+        return request.code;
     }
-    if (flags.help === true) {
-        io.stdout(help);
+    if (request.kind === "help") {
+        io.stdout(renderHelp);
         return 0;
     }
-    const stack = stringFlag(flags, "stack") ?? "";
+    const { stack, out } = request;
     try {
-        const outFlag = stringFlag(flags, "out");
-        const out = checkOutputDir("--out", outFlag ?? join(projectDir, "out", stack));
         const stackFile = readStackFile(projectDir, stack);
         const config = parseEdgeConfig(stackFile.raw, {
             encryptedSecrets: stackFile.secrets,
@@ -79,7 +49,7 @@ export function runRender(argv: readonly string[], io: RenderIo): number {
             makeOutputDir("--out", dirname(target));
             writeFileSync(target, text);
         }
-        if (flags.quiet !== true) {
+        if (!request.quiet) {
             io.stdout(`render: ${stack}: wrote ${files.size} files to ${out}\n`);
             for (const path of files.keys()) io.stdout(`  ${path}\n`);
         }

@@ -15,9 +15,20 @@
  * and writes nothing: everything is validated and rendered, and --out checked, before the first
  * file is written.
  */
-import { runRender } from "./render-command.ts";
+import { dirname, resolve } from "node:path";
+import { parseRenderRequest } from "./render-flags.ts";
 
-process.exitCode = runRender(process.argv.slice(2), {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-});
+const argv = process.argv.slice(2);
+// Flags and --out first, with nothing loaded but the flag parser: a refusal there (e.g.
+// `--out /proc/nope`) takes a bare Node start, not the schema's and templates' load time too.
+const early = parseRenderRequest(argv, resolve(dirname(new URL(import.meta.url).pathname), ".."));
+if (early.kind === "refused") {
+    process.stderr.write(`${early.line}\n`);
+    process.exitCode = early.code;
+} else {
+    const { runRender } = await import("./render-command.ts");
+    process.exitCode = runRender(argv, {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+    });
+}

@@ -38,6 +38,7 @@ import {
     DEFAULT_HAPROXY_CONFIG_PATH,
     HAPROXY_LAUNCH_HOOK_NAME,
     type HaproxyHostPlan,
+    hostFileObjectKey,
 } from "./host-plans.ts";
 import { HostRole, type PolicyStatement } from "./host-role.ts";
 import { haproxyUserData } from "./host-user-data.ts";
@@ -140,6 +141,11 @@ export class HaproxyFleet extends pulumi.ComponentResource {
     public readonly roleArn: pulumi.Output<string>;
     /** SSM document that applies the files, for a manual `aws ssm send-command`. */
     public readonly applyDocumentName: pulumi.Output<string>;
+    /**
+     * `s3://bucket/key` of each file kept in S3 (the CRLs), by file key: what the hosts read,
+     * for checks from outside (the CRL refresh workflow). Empty when every file is in SSM.
+     */
+    public readonly objectUris: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: HaproxyFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mqtt-edge:aws:HaproxyFleet", name, {}, opts);
@@ -320,7 +326,17 @@ export class HaproxyFleet extends pulumi.ComponentResource {
         this.configHash = parameters.contentHash;
         this.roleArn = role.roleArn;
         this.applyDocumentName = sync.documentName;
+        const objectKeys = args.files.filter((file) => file.store === "s3").map((file) => file.key);
+        this.objectUris = (parameters.bucketName ?? pulumi.output("")).apply((bucket) =>
+            Object.fromEntries(
+                objectKeys.map((key) => [
+                    key,
+                    `s3://${bucket}/${hostFileObjectKey(args.parameterPrefix, key)}`,
+                ]),
+            ),
+        );
         this.registerOutputs({
+            objectUris: this.objectUris,
             groupName: this.groupName,
             desiredCapacity: this.desiredCapacity,
             launchTemplateId: this.launchTemplateId,

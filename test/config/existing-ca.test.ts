@@ -224,9 +224,9 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
         assert.equal(config.pki.allowPlaintextKeys, false);
     });
 
-    test("without caRootKeyPem, pki.crl must be false, and then no CRL is configured", () => {
+    test("without caRootKeyPem (and no caRootCrlPem), pki.crl must be false, and then no CRL is configured", () => {
         const withoutRootKey = { ...valid, caRootKeyPem: undefined };
-        refuses(withoutRootKey, "pki.crl", /must be set to false .*caRootKeyPem/, plaintext);
+        refuses(withoutRootKey, "pki.crl", /needs the root.s CRL.*or pki\.crl: false/, plaintext);
         const config = parseEdgeConfig(
             { ...withoutRootKey, pki: { allowPlaintextKeys: true, crl: false } },
             plaintext,

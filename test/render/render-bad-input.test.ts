@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -179,9 +180,12 @@ describe("npm run render: bad input", () => {
         assert.deepEqual(result.written, []);
     });
 
-    test("no caRootKeyPem and no pki.crl: false is refused naming pki.crl", async () => {
+    test("no caRootKeyPem, no caRootCrlPem and no pki.crl: false is refused naming pki.crl", async () => {
         const result = await renderStack(byoStack({ rootKey: null }));
-        assertOneLine(result, /^render: mqtt-edge:pki\.crl = true: must be set to false/);
+        assertOneLine(
+            result,
+            /^render: mqtt-edge:pki\.crl = true: needs the root.s CRL.*allowed: caRootCrlPem/,
+        );
         assert.deepEqual(result.written, []);
     });
 
@@ -208,24 +212,17 @@ describe("npm run render: bad input", () => {
         assert.deepEqual(result.written, []);
     });
 
-    test("--out /proc/nope ends by itself with one line, no slower than a good render", async () => {
-        // Before, this never returned (Node's recursive mkdir loops on procfs's ENOENT). A wall
-        // clock bound alone fails on a loaded machine, so the bound is a successful render of
-        // the same stack measured just before (same Node start, same work), plus 2 s.
-        const reference = await renderProcess([
-            "--stack",
-            "dev",
-            "--out",
-            join(work, "reference"),
-            "--quiet",
-        ]);
-        assert.equal(reference.code, 0, reference.stderr);
+    test("--out /proc/nope exits 2 within 5 s: one line, no stack trace, nothing written", async () => {
+        // Before, this never returned (Node's recursive mkdir loops on procfs's ENOENT). The
+        // issue's check is a flat 5 s. scripts/render.ts refuses --out before it loads the
+        // schema and templates, so the refusal costs a Node start and four small modules:
+        // 0.7-0.8 s wall measured at load average 8 on the 2-core CI machine (2026-12-01),
+        // against 0.8-1.5 s when it came after the full load.
         const result = await renderProcess(["--stack", "dev", "--out", "/proc/nope"]);
         assertOneLine(result, /^render: --out "\/proc\/nope": cannot create \/proc\/nope/);
-        assert.ok(
-            result.ms < reference.ms + 2000,
-            `took ${result.ms} ms; a good render took ${reference.ms} ms`,
-        );
+        assert.ok(result.ms <= 5000, `took ${result.ms} ms`);
+        assert.equal(result.stdout, "");
+        assert.equal(existsSync("/proc/nope"), false, "nothing created");
     });
 
     test("--out below a file ends with one line naming the file", async () => {
