@@ -231,7 +231,7 @@ const emqxSchema = z
             .regex(/^[0-9A-Fa-f]{40}$/, { error: "must be a key fingerprint of 40 hex digits" })
             .optional()
             .describe(
-                "AWS: fingerprint of EMQX's apt repository key (packagecloud emqx/emqx); the bootstrap refuses any other key. Unset: the key is trusted as downloaded.",
+                "AWS: fingerprint of EMQX's apt repository key (packagecloud emqx/emqx); the bootstrap refuses any other key. Unset: the key is trusted as downloaded, and every pulumi preview and npm run render warns about it (there is no built-in value: none could be obtained where this project is built).",
             ),
         instanceType: z
             .string()

@@ -100,7 +100,20 @@ export function parseEdgeConfig(
         onWarning: options.onWarning ?? (() => {}),
     });
     checkCapacity(config);
+    supplyChainWarnings(config).forEach(options.onWarning ?? (() => {}));
     return config;
+}
+
+/**
+ * What a stack downloads without a pin, one line each; the bootstrap still runs. EMQX's apt
+ * repository key has no built-in fingerprint: none could be obtained where this project is built
+ * (no network but package registries), and a guessed one would stop every EMQX boot.
+ */
+export function supplyChainWarnings(config: EdgeConfig): string[] {
+    if (config.target !== "aws" || config.emqx.repositoryKeyFingerprint !== undefined) return [];
+    return [
+        "mqtt-edge:emqx.repositoryKeyFingerprint is not set: each EMQX node trusts the apt repository key it downloads at boot; set it to the key's fingerprint (gpg --show-keys --with-colons on https://packagecloud.io/emqx/emqx/gpgkey, the fpr line after pub) and the bootstrap refuses any other key",
+    ];
 }
 /** JSON Schema of the configuration, for the README's reference table and editors. */
 export function configJsonSchema(): Record<string, unknown> {

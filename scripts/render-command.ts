@@ -35,20 +35,23 @@ export function runRender(argv: readonly string[], io: RenderIo): number {
     const { stack, out } = request;
     try {
         const stackFile = readStackFile(projectDir, stack);
+        // Said once the files are written: a refusal stays the one line it is.
+        const warnings: string[] = [];
         const config = parseEdgeConfig(stackFile.raw, {
             encryptedSecrets: stackFile.secrets,
             plaintextSecrets: stackFile.plaintextSecrets,
             awsRegion: stackFile.providerConfig["aws:region"],
-            onWarning: (line) => io.stderr(`render: warning: ${line}\n`),
+            onWarning: (line) => warnings.push(line),
         });
         const files = renderStackFiles(config, { stack });
-        for (const warning of capacityWarnings(config)) io.stderr(`render: warning: ${warning}\n`);
+        warnings.push(...capacityWarnings(config));
         makeOutputDir("--out", out);
         for (const [path, text] of files) {
             const target = join(out, path);
             makeOutputDir("--out", dirname(target));
             writeFileSync(target, text);
         }
+        for (const warning of warnings) io.stderr(`render: warning: ${warning}\n`);
         if (!request.quiet) {
             io.stdout(`render: ${stack}: wrote ${files.size} files to ${out}\n`);
             for (const path of files.keys()) io.stdout(`  ${path}\n`);

@@ -15,6 +15,9 @@ import { ConfigError, type ParseOptions, parseEdgeConfig } from "../../infra/con
 import { deviceIssuerCommonName } from "../../infra/stack-files.ts";
 import { makeCfsslChain } from "../support/cfssl-chain.ts";
 
+/** Warnings about the CA material; the unpinned EMQX repository key is warned about on every AWS stack. */
+const aboutTheCa = (line: string) => !line.startsWith("mqtt-edge:emqx.repositoryKeyFingerprint ");
+
 const run = promisify(execFile);
 
 interface Pems {
@@ -258,12 +261,15 @@ describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () =
         parseEdgeConfig(valid, {
             ...plaintext,
             now: tenDaysBefore,
-            onWarning: (line) => warnings.push(line),
+            onWarning: (line) => aboutTheCa(line) && warnings.push(line),
         });
         assert.equal(warnings.length, 1, warnings.join("\n"));
         assert.match(warnings[0] ?? "", /^mqtt-edge:caRootCertPem \(.*\) expires in (9|10) days/);
         const fresh: string[] = [];
-        parseEdgeConfig(valid, { ...plaintext, onWarning: (line) => fresh.push(line) });
+        parseEdgeConfig(valid, {
+            ...plaintext,
+            onWarning: (line) => aboutTheCa(line) && fresh.push(line),
+        });
         assert.deepEqual(fresh, [], "a fresh chain has no warning");
     });
 });
