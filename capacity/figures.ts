@@ -151,3 +151,82 @@ export function loadCapacityFigures(): CapacityFigures {
     }
     return cached;
 }
+
+/**
+ * The load generator's own figures (npm run bench:generator), what capacity/load-generator-sizing.ts
+ * sizes the generator instances from, with the unit each must be stated in.
+ */
+const generatorRequired = {
+    generatorRssPerDevice: "KiB",
+    generatorBaseRss: "MiB",
+    generatorCpuPerConnect: "us",
+    osReserve: "MiB",
+} as const;
+
+export type GeneratorFigureName = keyof typeof generatorRequired;
+
+/** What one load-generator process costs, in KiB and microseconds. */
+export interface LoadGeneratorFigures {
+    /** Generator RSS per held device connection (TLS and MQTT client state, its credential). */
+    readonly rssKiBPerDevice: number;
+    /** Generator RSS with no device (Node, the generator code). */
+    readonly baseKiB: number;
+    /** Generator CPU per completed connect (TLS handshake with its certificate, CONNECT, CONNACK). */
+    readonly cpuUsPerConnect: number;
+    /** Memory the host keeps for the OS, the same allowance as for the edge hosts. */
+    readonly osReserveKiB: number;
+    /** Every entry as stated in the file, for the plan printout. */
+    readonly entries: Readonly<Record<GeneratorFigureName, FigureEntry>>;
+}
+
+/** Validates the generator's figures in the parsed file; one line naming the entry on a problem. */
+export function parseLoadGeneratorFigures(
+    raw: unknown,
+    origin = "measured-figures.json",
+): LoadGeneratorFigures {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        throw new Error(`${origin}: must be a JSON object of named figures`);
+    }
+    const record = raw as Record<string, unknown>;
+    const entries = {} as Record<GeneratorFigureName, FigureEntry>;
+    for (const [name, unit] of Object.entries(generatorRequired) as [
+        GeneratorFigureName,
+        string,
+    ][]) {
+        if (!(name in record)) {
+            throw new Error(
+                `${origin}: ${name} is missing; load-generator sizing needs it (in ${unit})`,
+            );
+        }
+        const result = entrySchema.safeParse(record[name]);
+        if (!result.success) {
+            const issue = result.error.issues[0];
+            const field = issue?.path.join(".") || "(entry)";
+            throw new Error(`${origin}: ${name}.${field}: ${issue?.message ?? "is invalid"}`);
+        }
+        if (result.data.unit !== unit) {
+            throw new Error(
+                `${origin}: ${name}.unit = ${JSON.stringify(result.data.unit)}: must be ${unit}`,
+            );
+        }
+        entries[name] = result.data;
+    }
+    return {
+        rssKiBPerDevice: entries.generatorRssPerDevice.value,
+        baseKiB: entries.generatorBaseRss.value * 1024,
+        cpuUsPerConnect: entries.generatorCpuPerConnect.value,
+        osReserveKiB: entries.osReserve.value * 1024,
+        entries,
+    };
+}
+
+let cachedGenerator: LoadGeneratorFigures | undefined;
+
+/** Reads and validates the load generator's figures from the committed file (once per process). */
+export function loadLoadGeneratorFigures(): LoadGeneratorFigures {
+    if (cachedGenerator === undefined) {
+        const text = readFileSync(MEASURED_FIGURES_PATH, "utf8");
+        cachedGenerator = parseLoadGeneratorFigures(JSON.parse(text));
+    }
+    return cachedGenerator;
+}

@@ -465,7 +465,9 @@ const loadGeneratorsSchema = z
                 error: "must be an EC2 instance type such as c7i.xlarge",
             })
             .default("c7i.xlarge")
-            .describe("load-test stacks: EC2 instance type of the load generators."),
+            .describe(
+                "load-test stacks: EC2 instance type of the load generators; npm run loadtest --scenario sets the smallest that holds each generator's devices and connect rate (docs/loadtest.md).",
+            ),
         devicesPerGenerator: int(1, 60_000)
             .default(50_000)
             .describe(

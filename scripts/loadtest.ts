@@ -1,6 +1,6 @@
 /**
  * npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] --run "<command>"
- * npm run loadtest -- --base <stack> --scenario <name> [scenario flags] [--generators <k>] [--out <dir>] [--id/--ttl/--set ...]
+ * npm run loadtest -- --base <stack> --scenario <name> [scenario flags] [--generators <k>] [--generator-family <family>] [--out <dir>] [--id/--ttl/--set ...] [--dry-run]
  * npm run loadtest -- --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>]
  * npm run loadtest -- --janitor [--now <ISO time>]
  *
@@ -8,159 +8,30 @@
  * overrides, runs the command or a built-in scenario on load-generator hosts against it, and
  * always destroys and removes it afterwards. --local runs the scenario against the stack's
  * haproxy.cfg on this machine instead. The janitor removes load-test stacks whose expiry has
- * passed. See docs/loadtest.md.
+ * passed. A cloud scenario's generator hosts are sized from the devices and connect rate each
+ * carries (scripts/loadtest/generator-hosts.ts). --dry-run prints the plan and creates nothing.
+ * See docs/loadtest.md.
  * Bad flags or configuration exit 2 with one line, before any stack exists.
  */
-import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
+import { loadLoadGeneratorFigures } from "../capacity/figures.ts";
 import { ConfigError } from "../infra/config.ts";
-import { readStackFile } from "../infra/stack-file.ts";
-import {
-    loadtestHelp,
-    loadtestOptions,
-    scenarioFlagNames,
-    loadtestUsage as usage,
-} from "./loadtest/flags.ts";
+import { dryRunLines, type Mode, parseMode, refusalLine } from "./loadtest/cli-mode.ts";
+import { loadtestHelp } from "./loadtest/flags.ts";
+import { generatorHostsLine } from "./loadtest/generator-hosts.ts";
 import { runJanitor } from "./loadtest/janitor.ts";
-import {
-    type ConfigOverride,
-    DEFAULT_TTL_HOURS,
-    defaultId,
-    type LoadtestRequest,
-    parseOverride,
-    parseTtlHours,
-    planLoadtest,
-    validateId,
-} from "./loadtest/plan.ts";
+import { planLoadtest } from "./loadtest/plan.ts";
 import { type LoadtestWorkload, launchLoadtest } from "./loadtest/run.ts";
-import { planScenario, type ScenarioFlags, type ScenarioPlan } from "./loadtest/scenario-plan.ts";
 import { runShellCommand } from "./loadtest/shell-command.ts";
 import { interruptOnSignals } from "./loadtest/signals.ts";
 import { firstLine } from "./loadtest/teardown.ts";
 import type { LoadtestWorkspace } from "./loadtest/workspace.ts";
-
-class UsageError extends Error {}
 
 const projectDir = resolve(dirname(new URL(import.meta.url).pathname), "..");
 // Progress goes to stderr, so the load-test command's stdout stays its own; the janitor's lines
 // are its result and go to stdout.
 const log = (line: string) => console.error(line);
 const janitorLog = (line: string) => console.log(line);
-
-/** A built-in scenario and where its report goes. */
-interface ScenarioRun {
-    plan: ScenarioPlan;
-    outDir: string;
-}
-
-type Mode =
-    | { kind: "help" }
-    | { kind: "janitor"; now: Date }
-    | { kind: "local"; stack: string; runId: string; scenario: ScenarioRun }
-    | { kind: "run"; request: LoadtestRequest; command: string }
-    | { kind: "cloud-scenario"; request: LoadtestRequest; scenario: ScenarioRun };
-
-function parseMode(argv: string[]): Mode {
-    let values: {
-        base?: string;
-        id?: string;
-        ttl?: string;
-        set?: string[];
-        run?: string;
-        janitor?: boolean;
-        now?: string;
-        help?: boolean;
-        local?: boolean;
-        out?: string;
-    } & ScenarioFlags;
-    try {
-        ({ values } = parseArgs({
-            args: argv,
-            options: loadtestOptions,
-            strict: true,
-            allowPositionals: false,
-        }));
-    } catch (e) {
-        throw new UsageError(firstLine(e));
-    }
-    if (values.help) return { kind: "help" };
-    const scenarioFlags = scenarioFlagNames.filter((k) => values[k] !== undefined);
-    if (values.janitor) {
-        const extra = (
-            ["base", "id", "ttl", "set", "run", "local", "out", ...scenarioFlagNames] as const
-        ).filter((k) => values[k]);
-        if (extra.length > 0) {
-            throw new UsageError(`--janitor takes only --now; drop --${extra.join(", --")}`);
-        }
-        const now = values.now === undefined ? new Date() : new Date(values.now);
-        if (
-            Number.isNaN(now.getTime()) ||
-            (values.now !== undefined && !/^\d{4}-\d\d-\d\dT/.test(values.now))
-        ) {
-            throw new UsageError(
-                `--now ${JSON.stringify(values.now)} is not valid: an ISO 8601 time such as 2026-01-31T12:00:00Z`,
-            );
-        }
-        return { kind: "janitor", now };
-    }
-    if (values.now !== undefined) throw new UsageError("--now is only for --janitor");
-    if (values.run !== undefined && scenarioFlags.length > 0) {
-        throw new UsageError(
-            `--run and --${scenarioFlags.join(", --")} do not go together: give a command or a scenario`,
-        );
-    }
-    if (values.out !== undefined && values.scenario === undefined) {
-        throw new UsageError("--out is only for --scenario runs");
-    }
-    const now = new Date();
-    const runId = values.id ?? defaultId(now);
-    const outDir = (id: string) => resolve(values.out ?? join("loadtest-results", id));
-    if (values.local) {
-        const extra = (["ttl", "set", "run"] as const).filter((k) => values[k] !== undefined);
-        if (extra.length > 0) {
-            throw new UsageError(
-                `--local runs on this machine with no stack to raise; drop --${extra.join(", --")}`,
-            );
-        }
-        if (values.scenario === undefined) throw new UsageError("--local needs --scenario <name>");
-        const stack = values.base ?? "dev";
-        // Read now, so an unknown stack is refused before the edge starts.
-        readStackFile(projectDir, stack);
-        return {
-            kind: "local",
-            stack,
-            runId: validateId(runId),
-            scenario: { plan: planScenario(values, "local"), outDir: outDir(runId) },
-        };
-    }
-    if (!values.base) throw new UsageError("--base <stack> is required");
-    if (values.scenario === undefined && !values.run?.trim())
-        throw new UsageError(
-            '--run "<command>" is required (or --scenario <name>) and must not be empty',
-        );
-    const overrides: ConfigOverride[] = (values.set ?? []).map(parseOverride);
-    const base = readStackFile(projectDir, values.base);
-    const ttlHours = values.ttl === undefined ? DEFAULT_TTL_HOURS : parseTtlHours(values.ttl);
-    if (values.scenario !== undefined) {
-        const plan = planScenario(values, "cloud");
-        // The generators go first, so an operator's --set loadGenerators.instanceType=... refines them.
-        const generators: ConfigOverride = {
-            namespace: "mqtt-edge",
-            path: ["loadGenerators"],
-            value: {
-                count: plan.generators,
-                devicesPerGenerator: Math.ceil(plan.devices / plan.generators),
-            },
-        };
-        return {
-            kind: "cloud-scenario",
-            request: { base, id: runId, ttlHours, overrides: [generators, ...overrides], now },
-            scenario: { plan, outDir: outDir(runId) },
-        };
-    }
-    const request: LoadtestRequest = { base, id: runId, ttlHours, overrides, now };
-    return { kind: "run", request, command: values.run ?? "" };
-}
 
 async function openWorkspace(): Promise<LoadtestWorkspace> {
     // Loaded only now, so flag and configuration errors need neither the SDK nor the CLI.
@@ -171,17 +42,12 @@ async function openWorkspace(): Promise<LoadtestWorkspace> {
 async function main(argv: string[]): Promise<number> {
     let mode: Mode;
     try {
-        mode = parseMode(argv);
+        mode = parseMode(argv, projectDir);
     } catch (e) {
-        if (e instanceof UsageError) {
-            console.error(`loadtest: ${e.message}; ${usage}`);
-            return 2;
-        }
-        if (e instanceof ConfigError) {
-            console.error(`loadtest: ${firstLine(e)}`);
-            return 2;
-        }
-        throw e;
+        const refusal = refusalLine(e);
+        if (refusal === undefined) throw e;
+        console.error(refusal);
+        return 2;
     }
     if (mode.kind === "help") {
         process.stdout.write(loadtestHelp());
@@ -219,16 +85,25 @@ async function main(argv: string[]): Promise<number> {
             );
             return exitCode;
         }
-        const workload: LoadtestWorkload =
-            mode.kind === "cloud-scenario"
-                ? (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
-                      mode.scenario.plan,
-                      mode.scenario.outDir,
-                      planLoadtest(mode.request),
-                      mode.request.id,
-                      { log, stderr: process.stderr, interrupt: interruption.signal },
-                  )
-                : mode.command;
+        if (mode.dryRun) {
+            for (const line of dryRunLines(mode)) console.log(line);
+            return 0;
+        }
+        let workload: LoadtestWorkload;
+        if (mode.kind === "cloud-scenario") {
+            // Validated first: the sizing line is only worth reading for a stack that can exist.
+            const stackPlan = planLoadtest(mode.request);
+            log(generatorHostsLine(mode.generatorHosts, loadLoadGeneratorFigures()));
+            workload = (await import("./loadtest/cloud-run.ts")).cloudScenarioWorkload(
+                mode.scenario.plan,
+                mode.scenario.outDir,
+                stackPlan,
+                mode.request.id,
+                { log, stderr: process.stderr, interrupt: interruption.signal },
+            );
+        } else {
+            workload = mode.command;
+        }
         return await launchLoadtest(mode.request, workload, {
             openWorkspace,
             runCommand: runShellCommand,

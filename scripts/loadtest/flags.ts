@@ -2,6 +2,10 @@
  * The load-test CLI's flags: one table feeds node:util parseArgs (which ignores `help`) and
  * `--help`, so a flag cannot be added without its line of help.
  */
+import {
+    DEFAULT_GENERATOR_FAMILY,
+    GENERATOR_FAMILIES,
+} from "../../capacity/load-generator-sizing.ts";
 import { DEFAULT_TTL_HOURS } from "./plan.ts";
 import {
     DEFAULT_CONNECT_TIMEOUT_SECONDS,
@@ -10,7 +14,7 @@ import {
 } from "./scenario-plan.ts";
 
 export const loadtestUsage =
-    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] (--run "<command>" | --scenario <name> [--devices <n>] [--rate <per s>] [--ramp <s>] [--hold <s>] [--publish-rate <per s>] [--payload-bytes <n>] [--connect-timeout <s>] [--max-pending <n>] [--generators <k>] [--out <dir>]) | --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>] | --janitor [--now <ISO time>]';
+    'usage: npm run loadtest -- --base <stack> [--id <id>] [--ttl <hours>] [--set <key.path>=<json> ...] (--run "<command>" | --scenario <name> [--devices <n>] [--rate <per s>] [--ramp <s>] [--hold <s>] [--publish-rate <per s>] [--payload-bytes <n>] [--connect-timeout <s>] [--max-pending <n>] [--generators <k>] [--generator-family <family>] [--out <dir>]) [--dry-run] | --local [--base <stack>] --scenario <name> [scenario flags] [--out <dir>] | --janitor [--now <ISO time>]';
 
 /** The flags, for node:util parseArgs (which ignores `help`) and for --help. */
 export const loadtestOptions = {
@@ -58,9 +62,17 @@ export const loadtestOptions = {
     },
     generators: {
         type: "string",
-        help: `<k>  load-generator instances in the cloud (default one per ${DEFAULT_DEVICES_PER_GENERATOR} devices)`,
+        help: `<k>  load-generator instances in the cloud (default: enough that each one's devices and connect rate fit a host, at least one per ${DEFAULT_DEVICES_PER_GENERATOR} devices)`,
+    },
+    "generator-family": {
+        type: "string",
+        help: `<family>  instance family the generators are sized in: ${GENERATOR_FAMILIES.join(", ")} (default ${DEFAULT_GENERATOR_FAMILY})`,
     },
     out: { type: "string", help: "<dir>  where report.json, report.svg and attempts.csv go" },
+    "dry-run": {
+        type: "boolean",
+        help: "print the load-test stack's plan (and the generators' sizing) and stop: nothing is created",
+    },
     help: { type: "boolean", short: "h", help: "show this help" },
 } as const;
 
@@ -76,6 +88,7 @@ export const scenarioFlagNames = [
     "connect-timeout",
     "max-pending",
     "generators",
+    "generator-family",
 ] as const;
 
 /** `--help`: usage, what it does, every flag, examples. */
@@ -96,6 +109,7 @@ export function loadtestHelp(): string {
         '  npm run loadtest -- --base dev --set haproxy.instances=4 --run "npm run bench:cert-device"',
         "  npm run loadtest -- --local --scenario connect-storm --devices 2000 --rate 400 --out ./lt",
         "  npm run loadtest -- --base dev --scenario connect-storm --devices 100000 --rate 2000",
+        "  npm run loadtest -- --base dev --scenario connect-storm --devices 100000 --rate 2000 --dry-run",
         "  npm run loadtest -- --janitor",
         "",
     ].join("\n");

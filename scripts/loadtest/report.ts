@@ -3,7 +3,11 @@
  * a plain object out; the terminal summary and the plot are drawn from this object alone.
  */
 import type { AttemptRecord } from "./generator/device-session.ts";
-import type { GeneratorResult, ScenarioName } from "./generator/scenario-job.ts";
+import type {
+    GeneratorHostUsage,
+    GeneratorResult,
+    ScenarioName,
+} from "./generator/scenario-job.ts";
 
 /** Nearest-rank percentiles of a sample, ms. */
 export interface Percentiles {
@@ -81,6 +85,11 @@ export interface LoadtestReport {
     latencyOverTime: { tSeconds: number; count: number; p50: number; p90: number; p99: number }[];
     /** Lowest open-files limit among the generators, when known. */
     openFilesLimit?: number;
+    /**
+     * Cloud: the busiest generator host's own CPU seconds and peak memory, to hold against the
+     * sizing the run was planned with (docs/loadtest.md, "How the generators are sized").
+     */
+    generatorUsage?: GeneratorHostUsage;
     local?: LocalMeasurements;
 }
 
@@ -199,6 +208,7 @@ export function buildReport(
         r.openFilesLimit === undefined ? [] : [r.openFilesLimit],
     );
     const end = Math.max(...aligned.map((r) => r.epochWallMs - runEpoch + r.durationMs));
+    const usages = results.flatMap((r) => (r.hostUsage ? [r.hostUsage] : []));
     const { job } = firstResult;
     return {
         scenario: job.scenario,
@@ -230,6 +240,14 @@ export function buildReport(
         connectionsOverTime: mergedTimeline(aligned),
         latencyOverTime: latencyTimeline(attempts),
         ...(limits.length > 0 ? { openFilesLimit: Math.min(...limits) } : {}),
+        ...(usages.length > 0
+            ? {
+                  generatorUsage: {
+                      cpuSeconds: Math.max(...usages.map((u) => u.cpuSeconds)),
+                      peakRssMiB: Math.max(...usages.map((u) => u.peakRssMiB)),
+                  },
+              }
+            : {}),
         ...(local ? { local } : {}),
     };
 }

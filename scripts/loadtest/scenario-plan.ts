@@ -20,6 +20,7 @@ export interface ScenarioFlags {
     generators?: string;
     "connect-timeout"?: string;
     "max-pending"?: string;
+    "generator-family"?: string;
 }
 
 /** A validated scenario. */
@@ -52,7 +53,8 @@ export const MAX_DEVICES = 1_000_000;
 export const MAX_DEVICES_PER_GENERATOR = 60_000;
 /** Default devices per generator when --generators is not given. */
 export const DEFAULT_DEVICES_PER_GENERATOR = 50_000;
-const MAX_GENERATORS = 50;
+/** Most load-generator hosts in one run. */
+export const MAX_GENERATORS = 50;
 const MAX_RATE = 50_000;
 const MAX_HOLD_SECONDS = 3_600;
 const MAX_RAMP_SECONDS = 600;
@@ -129,10 +131,12 @@ export function planScenario(flags: ScenarioFlags, mode: "local" | "cloud"): Sce
             }
         }
     }
-    if (mode === "local" && flags.generators !== undefined) {
-        throw new ConfigError(
-            "--generators is only for cloud runs; --local runs one generator in this process",
-        );
+    for (const name of ["generators", "generator-family"] as const) {
+        if (mode === "local" && flags[name] !== undefined) {
+            throw new ConfigError(
+                `--${name} is only for cloud runs; --local runs one generator in this process`,
+            );
+        }
     }
     const generators =
         mode === "local"

@@ -269,6 +269,11 @@ describe("cloud connect-storm on two generators, through the load-test stack", (
         assert.deepEqual(report.failed, {});
         assert.equal(Math.max(...report.connectionsOverTime.map((r) => r.connected)), 41);
         assert.ok(report.connackMs !== null && report.connackMs.p99 > 0);
+        // Each host's entry says what its generator used; the report keeps the busiest.
+        assert.ok(
+            (report.generatorUsage?.peakRssMiB ?? 0) > 10,
+            JSON.stringify(report.generatorUsage),
+        );
     });
 });
 
@@ -481,6 +486,9 @@ describe("a generator host out of file descriptors", () => {
             await readFile(join(dir, "result.json"), "utf8"),
         ) as GeneratorResult;
         assert.equal(result.openFilesLimit, 64);
+        // The host entry adds what the process used, for the report's generatorUsage.
+        assert.ok((result.hostUsage?.cpuSeconds ?? 0) > 0, JSON.stringify(result.hostUsage));
+        assert.ok((result.hostUsage?.peakRssMiB ?? 0) > 10, JSON.stringify(result.hostUsage));
         const byKind = new Map<string, number>();
         for (const a of result.attempts) {
             const kind = a.failure ?? "connected";

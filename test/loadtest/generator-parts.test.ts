@@ -246,6 +246,19 @@ describe("report", () => {
             ],
         );
         assert.equal(scenarioPassed(report), false);
+        assert.equal(report.generatorUsage, undefined, "no host said what it used");
+    });
+
+    test("the busiest generator host's own CPU and peak memory, when the hosts report them", () => {
+        const used = (r: GeneratorResult, cpuSeconds: number, peakRssMiB: number) => ({
+            ...r,
+            hostUsage: { cpuSeconds, peakRssMiB },
+        });
+        const report = buildReport(
+            [used(result(0, 0, []), 12.5, 300.1), used(result(1, 0, []), 9.25, 410.7)],
+            "cloud",
+        );
+        assert.deepEqual(report.generatorUsage, { cpuSeconds: 12.5, peakRssMiB: 410.7 });
     });
 
     test("the plot is an SVG that librsvg renders, with both panels and the heading", async () => {

@@ -27,13 +27,38 @@ async function runProgram(stack: string, overrides: string[] = []): Promise<Prog
 
 const key = (x: RecordedResource) => `${x.type} ${x.name}`;
 
+/** Resources of `after` whose inputs differ from the same resource in `before`. */
+function changedResources(before: ProgramRun, after: ProgramRun): RecordedResource[] {
+    const byKey = new Map(before.resources.map((x) => [key(x), x]));
+    const changed: RecordedResource[] = [];
+    for (const x of after.resources) {
+        const old = byKey.get(key(x));
+        if (!old) continue;
+        // Every run makes fresh keys and certificates, so what holds them differs anyway.
+        if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
+        if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
+        const strip = (inputs: Record<string, unknown>) =>
+            JSON.stringify({ ...inputs, parameters: undefined });
+        // The association's only input that follows the certificates is the content hash.
+        if (x.type === "aws:ssm/association:Association" && strip(old.inputs) === strip(x.inputs))
+            continue;
+        if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(x);
+    }
+    return changed;
+}
+
 describe("program, stack dev with loadGenerators (a load-test stack)", () => {
     let plain: ProgramRun;
     let withGenerators: ProgramRun;
+    let resized: ProgramRun;
     before(async () => {
-        [plain, withGenerators] = await Promise.all([
+        [plain, withGenerators, resized] = await Promise.all([
             runProgram("dev"),
             runProgram("dev", ['loadGenerators={"count":2,"devicesPerGenerator":40000}']),
+            // What npm run loadtest sets: the type sized for the plan (scripts/loadtest/generator-hosts.ts).
+            runProgram("dev", [
+                'loadGenerators={"count":2,"devicesPerGenerator":40000,"instanceType":"c7i.2xlarge"}',
+            ]),
         ]);
     });
     const added = () => {
@@ -73,25 +98,17 @@ describe("program, stack dev with loadGenerators (a load-test stack)", () => {
     });
 
     test("changes nothing that was there: a regular stack's update is untouched", () => {
-        const byKey = new Map(plain.resources.map((x) => [key(x), x]));
-        const changed: string[] = [];
-        for (const x of withGenerators.resources) {
-            const old = byKey.get(key(x));
-            if (!old) continue;
-            // Every run makes fresh keys and certificates, so what holds them differs anyway.
-            if (x.type.startsWith("tls:") || x.type.startsWith("command:")) continue;
-            if (String(x.inputs.value ?? x.inputs.content).includes("-----BEGIN")) continue;
-            const strip = (inputs: Record<string, unknown>) =>
-                JSON.stringify({ ...inputs, parameters: undefined });
-            // The association's only input that follows the certificates is the content hash.
-            if (
-                x.type === "aws:ssm/association:Association" &&
-                strip(old.inputs) === strip(x.inputs)
-            )
-                continue;
-            if (JSON.stringify(old.inputs) !== JSON.stringify(x.inputs)) changed.push(key(x));
-        }
-        assert.deepEqual(changed, []);
+        assert.deepEqual(changedResources(plain, withGenerators).map(key), []);
+    });
+
+    test("the sized instance type reaches the generator instances and nothing else", () => {
+        const changed = changedResources(withGenerators, resized);
+        assert.deepEqual(changed.map(key), [
+            "aws:ec2/instance:Instance loadgen-1",
+            "aws:ec2/instance:Instance loadgen-2",
+        ]);
+        for (const instance of changed) assert.equal(instance.inputs.instanceType, "c7i.2xlarge");
+        assert.equal(one("loadgen-1").inputs.instanceType, "c7i.xlarge", "the schema's default");
     });
 
     test("the role reads input/*, writes results/* of its bucket, uses its key: nothing else", () => {

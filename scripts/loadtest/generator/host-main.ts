@@ -54,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
                 `generator ${job.generator}: out of file descriptors at ${open} open connections (limit ${limit ?? "unknown"})`,
             ),
     });
+    const usage = process.resourceUsage();
+    result.hostUsage = {
+        cpuSeconds: Math.round((usage.userCPUTime + usage.systemCPUTime) / 10_000) / 100,
+        // Linux reports ru_maxrss in KiB.
+        peakRssMiB: Math.round((usage.maxRSS / 1024) * 10) / 10,
+    };
     writeFileSync(resultPath, JSON.stringify(result));
     console.log(`generator ${job.generator}: result written to ${resultPath}`);
     return 0;

@@ -84,4 +84,17 @@ export interface GeneratorResult {
     openFilesLimit?: number;
     /** Attempts that were due but waited because maxPending were undecided. */
     heldBackByPendingCap: number;
+    /**
+     * What the generator process used on its host (getrusage), written by the host's entry: the
+     * figures its instance type was sized from (npm run bench:generator), as they came out.
+     */
+    hostUsage?: GeneratorHostUsage;
+}
+
+/** A generator process's own CPU and memory over its whole run. */
+export interface GeneratorHostUsage {
+    /** User + system CPU seconds. */
+    cpuSeconds: number;
+    /** Peak resident set, MiB. */
+    peakRssMiB: number;
 }
