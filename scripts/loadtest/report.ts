@@ -90,6 +90,8 @@ export interface LoadtestReport {
      * sizing the run was planned with (docs/loadtest.md, "How the generators are sized").
      */
     generatorUsage?: GeneratorHostUsage;
+    /** Local mode: the same as local.distinctCommonNamesAtBrokers. */
+    distinctCommonNamesAtBrokers?: number;
     local?: LocalMeasurements;
 }
 
@@ -248,7 +250,10 @@ export function buildReport(
                   },
               }
             : {}),
-        ...(local ? { local } : {}),
+        // The headline of a local run, also at the top: every device arrived under its own CN.
+        ...(local
+            ? { distinctCommonNamesAtBrokers: local.distinctCommonNamesAtBrokers, local }
+            : {}),
     };
 }
 

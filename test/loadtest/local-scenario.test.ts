@@ -104,6 +104,11 @@ describe("connect-storm with 300 devices against the dev stack's haproxy.cfg", (
     test("the report agrees with the stand-ins' records", () => {
         const distinct = new Set(connections.map((c) => c.commonName)).size;
         assert.equal(report.local?.distinctCommonNamesAtBrokers, distinct);
+        assert.equal(
+            report.distinctCommonNamesAtBrokers,
+            distinct,
+            "also at the top of the report",
+        );
         assert.equal(report.local?.brokerConnections, connections.length);
         assert.equal(report.attempted, 300);
         assert.equal(report.connected, connections.length);
