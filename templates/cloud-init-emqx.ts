@@ -383,8 +383,9 @@ retry ${EMQX_NODE_READY_SECONDS} "emqx reports running after the restart" \\
 
 # missing_peers: the cluster's nodes this node does not see running, one a line. \`emqx ctl\`
 # reaches the local node with its name and cookie, which systemd gives the service from the
-# drop-ins and the secrets env file (emqx/emqx apps/emqx_management/src/emqx_mgmt_cli.erl:
-# cluster status --json prints running_nodes).
+# drop-ins and the secrets env file. \`cluster status --json\` prints {"running_nodes": [...],
+# "stopped_nodes": [...]} (emqx/emqx v5.8.9 apps/emqx_management/src/emqx_mgmt_cli.erl:145-147,
+# cluster_info/0 at 1183-1189).
 missing_peers() {
     local status
     # shellcheck source=/dev/null
