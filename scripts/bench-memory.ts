@@ -15,11 +15,13 @@
  */
 import { availableParallelism } from "node:os";
 import type { TLSSocket } from "node:tls";
+import { writeMeasuredFigures } from "../capacity/figures-file.ts";
 import { stackSchema } from "../infra/config-schema.ts";
 import { LocalEdge, maxconnThatFits } from "../local-edge/local-edge.ts";
 import type { LocalKeyAlgorithm } from "../local-edge/local-pki.ts";
 import { type FlagSpec, flagsHelp, parseFlags, runCli, stringFlag } from "../pki/cli-flags.ts";
 import { PkiInputError, quoteValue } from "../pki/input-error.ts";
+import { memoryFigureEntries } from "./bench/memory-figures.ts";
 import { openIdleDevice } from "./bench/mqtt-connect.ts";
 import { processGroupMembers } from "./bench/process-cpu.ts";
 import { kernelSocketKiB, linearFit, residentKiB } from "./bench/process-memory.ts";
@@ -30,6 +32,10 @@ const flagSpecs: Record<string, FlagSpec> = {
     levels: {
         type: "string",
         help: "<n,n,...>  idle devices at each measurement, increasing (default 1000,4000,8000)",
+    },
+    "write-figures": {
+        type: "boolean",
+        help: "write the per-device HAProxy and kernel memory into capacity/measured-figures.json (what npm run capacity and the sizing guard read); refused when a fit's R^2 is below 0.99",
     },
     help: { type: "boolean", help: "show this help" },
 };
@@ -114,8 +120,13 @@ async function main(): Promise<number> {
             haproxyFitR2: Math.round(haproxy.r2 * 10_000) / 10_000,
             kernelKiBPerDeviceWholePath: Math.round(kernel.slope * 10) / 10,
             kernelFitR2: Math.round(kernel.r2 * 10_000) / 10_000,
+            caKeyAlgorithm,
             date: new Date().toISOString(),
         };
+        if (flags["write-figures"]) {
+            const path = writeMeasuredFigures(memoryFigureEntries(result, process.argv.slice(2)));
+            log(`wrote the memory figures into ${path}`);
+        }
         if (flags.json) {
             process.stdout.write(`${JSON.stringify(result)}\n`);
         } else {
