@@ -384,8 +384,8 @@ retry ${EMQX_NODE_READY_SECONDS} "emqx reports running after the restart" \\
 # missing_peers: the cluster's nodes this node does not see running, one a line. \`emqx ctl\`
 # reaches the local node with its name and cookie, which systemd gives the service from the
 # drop-ins and the secrets env file. \`cluster status --json\` prints {"running_nodes": [...],
-# "stopped_nodes": [...]} (emqx/emqx v5.8.9 apps/emqx_management/src/emqx_mgmt_cli.erl:145-147,
-# cluster_info/0 at 1183-1189).
+# "stopped_nodes": [...]} (emqx/emqx apps/emqx_management/src/emqx_mgmt_cli.erl, cluster/1 and
+# cluster_info/0, read in the source of the EMQX 5.8 release this stack pins by default).
 missing_peers() {
     local status
     # shellcheck source=/dev/null
