@@ -94,22 +94,23 @@ export interface CapacityFigures {
 export const MEASURED_FIGURES_PATH = new URL("./measured-figures.json", import.meta.url);
 
 /**
- * Validates the parsed file. Throws one line naming the entry, the field and what is allowed.
+ * The entries `wanted` names, each validated and in its unit, from the parsed file; throws one
+ * line naming the entry, the field and what is allowed. `reader` says who needs a missing entry.
  */
-export function parseCapacityFigures(
+function requiredEntries<Name extends string>(
     raw: unknown,
-    origin = "measured-figures.json",
-): CapacityFigures {
+    wanted: Readonly<Record<Name, string>>,
+    origin: string,
+    reader: string,
+): Record<Name, FigureEntry> {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new Error(`${origin}: must be a JSON object of named figures`);
     }
     const record = raw as Record<string, unknown>;
-    const entries = {} as Record<FigureName, FigureEntry>;
-    for (const [name, unit] of Object.entries(required) as [FigureName, string][]) {
+    const entries = {} as Record<Name, FigureEntry>;
+    for (const [name, unit] of Object.entries(wanted) as [Name, string][]) {
         if (!(name in record)) {
-            throw new Error(
-                `${origin}: ${name} is missing; the capacity model needs it (in ${unit})`,
-            );
+            throw new Error(`${origin}: ${name} is missing; ${reader} needs it (in ${unit})`);
         }
         const result = entrySchema.safeParse(record[name]);
         if (!result.success) {
@@ -124,6 +125,17 @@ export function parseCapacityFigures(
         }
         entries[name] = result.data;
     }
+    return entries;
+}
+
+/**
+ * Validates the parsed file. Throws one line naming the entry, the field and what is allowed.
+ */
+export function parseCapacityFigures(
+    raw: unknown,
+    origin = "measured-figures.json",
+): CapacityFigures {
+    const entries = requiredEntries(raw, required, origin, "the capacity model");
     const mib = (name: FigureName) => entries[name].value * 1024;
     const value = (name: FigureName) => entries[name].value;
     return {
@@ -184,33 +196,7 @@ export function parseLoadGeneratorFigures(
     raw: unknown,
     origin = "measured-figures.json",
 ): LoadGeneratorFigures {
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        throw new Error(`${origin}: must be a JSON object of named figures`);
-    }
-    const record = raw as Record<string, unknown>;
-    const entries = {} as Record<GeneratorFigureName, FigureEntry>;
-    for (const [name, unit] of Object.entries(generatorRequired) as [
-        GeneratorFigureName,
-        string,
-    ][]) {
-        if (!(name in record)) {
-            throw new Error(
-                `${origin}: ${name} is missing; load-generator sizing needs it (in ${unit})`,
-            );
-        }
-        const result = entrySchema.safeParse(record[name]);
-        if (!result.success) {
-            const issue = result.error.issues[0];
-            const field = issue?.path.join(".") || "(entry)";
-            throw new Error(`${origin}: ${name}.${field}: ${issue?.message ?? "is invalid"}`);
-        }
-        if (result.data.unit !== unit) {
-            throw new Error(
-                `${origin}: ${name}.unit = ${JSON.stringify(result.data.unit)}: must be ${unit}`,
-            );
-        }
-        entries[name] = result.data;
-    }
+    const entries = requiredEntries(raw, generatorRequired, origin, "load-generator sizing");
     return {
         rssKiBPerDevice: entries.generatorRssPerDevice.value,
         baseKiB: entries.generatorBaseRss.value * 1024,

@@ -11,12 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { ConfigError, type ParseOptions, parseEdgeConfig } from "../../infra/config.ts";
+import { type ParseOptions, parseEdgeConfig } from "../../infra/config.ts";
 import { deviceIssuerCommonName } from "../../infra/stack-files.ts";
 import { makeCfsslChain } from "../support/cfssl-chain.ts";
-
-/** Warnings about the CA material; the unpinned EMQX repository key is warned about on every AWS stack. */
-const aboutTheCa = (line: string) => !line.startsWith("mqtt-edge:emqx.repositoryKeyFingerprint ");
+import { aboutTheCa, refuses } from "./ca-config-checks.ts";
 
 const run = promisify(execFile);
 
@@ -28,26 +26,6 @@ interface Pems {
     device: string;
     otherRoot: string;
     crlOnly: string;
-}
-
-/** Asserts one ConfigError line that starts with `mqtt-edge:<key> = ` and matches `pattern`. */
-function refuses(
-    raw: Record<string, unknown>,
-    key: string,
-    pattern: RegExp,
-    options: ParseOptions = {},
-): void {
-    assert.throws(
-        () => parseEdgeConfig(raw, options),
-        (e: unknown) => {
-            assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-            assert.equal(e.message.split("\n").length, 1, e.message);
-            assert.ok(e.message.startsWith(`mqtt-edge:${key} = `), e.message);
-            assert.match(e.message, pattern);
-            assert.doesNotMatch(e.message, /PRIVATE KEY|MII/, "no key material");
-            return true;
-        },
-    );
 }
 
 describe("bring-your-own CA in the stack configuration (seed cfssl chain)", () => {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createThrowawayCa } from "../../pki/self-signed-ca.ts";
 import { type CfsslChain, makeCfsslChain } from "../support/cfssl-chain.ts";
-import { openssl, runProcess, runScript, stderrLines } from "./run-process.ts";
+import { haproxyCheck, verifyWithCrl, writeCrlBindConfig } from "./crl-checks.ts";
+import { openssl, runScript, stderrLines } from "./run-process.ts";
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -80,20 +81,6 @@ async function serialOf(certPath: string): Promise<string> {
     return (/serial=([0-9A-F]+)/.exec(result.stdout)?.[1] ?? "")
         .toLowerCase()
         .replace(/^(00)+/, "");
-}
-
-async function verifyWithCrl(crlPath: string, certPath: string) {
-    return openssl([
-        "verify",
-        "-crl_check_all",
-        "-CRLfile",
-        crlPath,
-        "-CAfile",
-        chain.rootCert,
-        "-untrusted",
-        chain.intermediateCert,
-        certPath,
-    ]);
 }
 
 before(async () => {
@@ -266,42 +253,23 @@ describe("revoke then crl", () => {
     });
 
     test("openssl -crl_check_all rejects the revoked device and accepts the others", async () => {
-        const revoked = await verifyWithCrl(crlPath, join(devices, "DEV-0002.crt"));
+        const revoked = await verifyWithCrl(chain, crlPath, join(devices, "DEV-0002.crt"));
         assert.notEqual(revoked.code, 0);
         assert.match(revoked.stdout + revoked.stderr, /certificate revoked/);
         for (const good of ["DEV-0001.crt", "DEV-0003.crt"]) {
-            const accepted = await verifyWithCrl(crlPath, join(devices, good));
+            const accepted = await verifyWithCrl(chain, crlPath, join(devices, good));
             assert.equal(accepted.code, 0, accepted.stdout + accepted.stderr);
         }
     });
 
     test("HAProxy loads the file as crl-file next to the seed's CA files", async () => {
-        const serverPem = join(work, "server-allinone.pem");
-        await writeFile(
-            serverPem,
-            (await readFile(chain.serverKey, "utf8")) + (await readFile(chain.serverCert, "utf8")),
-        );
-        const config = join(work, "haproxy.cfg");
-        await writeFile(
-            config,
-            [
-                "defaults",
-                "    mode tcp",
-                // haproxy -c never binds, so the port number is never used.
-                "    timeout connect 5s",
-                "    timeout client 60s",
-                "    timeout server 60s",
-                "frontend mqtt-tls",
-                `    bind 127.0.0.1:18883 ssl crt ${serverPem} ca-file ${chain.intermediateCert} ca-verify-file ${chain.rootCert} verify required crl-file ${crlPath}`,
-                "",
-            ].join("\n"),
-        );
-        const checked = await runProcess("haproxy", ["-c", "-f", config]);
+        const config = await writeCrlBindConfig(work, chain, crlPath);
+        const checked = await haproxyCheck(config);
         assert.equal(checked.code, 0, checked.stdout + checked.stderr);
         const broken = join(work, "broken-crl.pem");
         await writeFile(broken, "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n");
         await writeFile(config, (await readFile(config, "utf8")).replace(crlPath, broken));
-        const refused = await runProcess("haproxy", ["-c", "-f", config]);
+        const refused = await haproxyCheck(config);
         assert.notEqual(refused.code, 0, "haproxy -c does read the CRL file");
     });
 });
@@ -417,7 +385,7 @@ describe("revocation of the intermediate goes into the root's CRL", () => {
         assert.deepEqual((await describeCrl(rootPart ?? "")).serials, [
             await serialOf(chain.intermediateCert),
         ]);
-        const result = await verifyWithCrl(crlPath, join(devices, "DEV-0001.crt"));
+        const result = await verifyWithCrl(chain, crlPath, join(devices, "DEV-0001.crt"));
         assert.notEqual(result.code, 0);
         assert.match(
             result.stdout + result.stderr,

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type CfsslChain, makeCfsslChain } from "../support/cfssl-chain.ts";
 import { type CfsslRootCrls, makeCfsslRootCrls } from "../support/cfssl-root-crls.ts";
-import { openssl, runProcess, runScript, stderrLines } from "./run-process.ts";
+import { haproxyCheck, verifyWithCrl, writeCrlBindConfig } from "./crl-checks.ts";
+import { openssl, runScript, stderrLines } from "./run-process.ts";
 
 let work: string;
 let chain: CfsslChain;
@@ -35,17 +36,17 @@ function chainFlags(rootCrl: string): string[] {
     ];
 }
 
-function verifyWithCrl(crlPath: string, certPath: string) {
-    return openssl([
-        "verify",
-        "-crl_check_all",
-        "-CRLfile",
-        crlPath,
-        "-CAfile",
-        chain.rootCert,
-        "-untrusted",
-        chain.intermediateCert,
-        certPath,
+/** `npm run crl` for the stack's revocation list with `rootCrl` supplied, into `out`. */
+function buildWithRootCrl(rootCrl: string, out: string, extra: string[] = [], stack = "byo") {
+    return runScript("crl", [
+        "--stack",
+        stack,
+        "--dir",
+        revocationsDir,
+        ...chainFlags(rootCrl),
+        ...extra,
+        "--out",
+        out,
     ]);
 }
 
@@ -105,15 +106,7 @@ describe("crl with a supplied root CRL", () => {
 
     before(async () => {
         crlPath = join(work, "crl.pem");
-        const built = await runScript("crl", [
-            "--stack",
-            "byo",
-            "--dir",
-            revocationsDir,
-            ...chainFlags(crlFiles.valid as string),
-            "--out",
-            crlPath,
-        ]);
+        const built = await buildWithRootCrl(crlFiles.valid as string, crlPath);
         assert.equal(built.code, 0, built.stderr);
         stdout = built.stdout;
     });
@@ -143,42 +136,23 @@ describe("crl with a supplied root CRL", () => {
     });
 
     test("openssl -crl_check_all accepts the good device and refuses the revoked one", async () => {
-        const good = await verifyWithCrl(crlPath, join(devices, "DEV-0001.crt"));
+        const good = await verifyWithCrl(chain, crlPath, join(devices, "DEV-0001.crt"));
         assert.equal(good.code, 0, good.stdout + good.stderr);
-        const bad = await verifyWithCrl(crlPath, join(devices, "DEV-0002.crt"));
+        const bad = await verifyWithCrl(chain, crlPath, join(devices, "DEV-0002.crt"));
         assert.notEqual(bad.code, 0);
         assert.match(bad.stdout + bad.stderr, /certificate revoked/);
         // Without the root's CRL the full-chain check fails every device: why it is needed.
         const intermediateOnly = join(work, "intermediate-only.pem");
         const text = await readFile(crlPath, "utf8");
         await writeFile(intermediateOnly, text.slice(0, text.indexOf(crls.valid)));
-        const lacking = await verifyWithCrl(intermediateOnly, join(devices, "DEV-0001.crt"));
+        const lacking = await verifyWithCrl(chain, intermediateOnly, join(devices, "DEV-0001.crt"));
         assert.notEqual(lacking.code, 0);
         assert.match(lacking.stdout + lacking.stderr, /unable to get certificate CRL/);
     });
 
     test("HAProxy loads the file as crl-file next to the seed's CA files", async () => {
-        const serverPem = join(work, "server-allinone.pem");
-        await writeFile(
-            serverPem,
-            (await readFile(chain.serverKey, "utf8")) + (await readFile(chain.serverCert, "utf8")),
-        );
-        const config = join(work, "haproxy.cfg");
-        await writeFile(
-            config,
-            [
-                "defaults",
-                "    mode tcp",
-                "    timeout connect 5s",
-                "    timeout client 60s",
-                "    timeout server 60s",
-                "frontend mqtt-tls",
-                // haproxy -c never binds, so the port number is never used.
-                `    bind 127.0.0.1:18883 ssl crt ${serverPem} ca-file ${chain.intermediateCert} ca-verify-file ${chain.rootCert} verify required crl-file ${crlPath}`,
-                "",
-            ].join("\n"),
-        );
-        const checked = await runProcess("haproxy", ["-c", "-f", config]);
+        const config = await writeCrlBindConfig(work, chain, crlPath);
+        const checked = await haproxyCheck(config);
         assert.equal(checked.code, 0, checked.stdout + checked.stderr);
     });
 
@@ -201,15 +175,7 @@ describe("crl with a supplied root CRL", () => {
 
     test("a root CRL inside the refresh window is used, with a warning on stderr", async () => {
         const out = join(work, "due-soon.pem");
-        const built = await runScript("crl", [
-            "--stack",
-            "byo",
-            "--dir",
-            revocationsDir,
-            ...chainFlags(crlFiles.dueSoon as string),
-            "--out",
-            out,
-        ]);
+        const built = await buildWithRootCrl(crlFiles.dueSoon as string, out);
         assert.equal(built.code, 0, built.stderr);
         assert.match(built.stderr, /^crl: --root-crl \S+ reaches its nextUpdate in [67]\.\d days/m);
     });
@@ -231,15 +197,7 @@ describe("crl refuses a wrong root CRL: one line, exit 2, nothing written", {
     for (const [name, file, pattern] of cases) {
         test(name, async () => {
             const out = join(work, `refused-${name.replace(/\W+/g, "-")}.pem`);
-            const result = await runScript("crl", [
-                "--stack",
-                "byo",
-                "--dir",
-                revocationsDir,
-                ...chainFlags(file()),
-                "--out",
-                out,
-            ]);
+            const result = await buildWithRootCrl(file(), out);
             assert.equal(result.code, 2, result.stderr);
             const lines = stderrLines(result);
             assert.equal(lines.length, 1, result.stderr);
@@ -251,14 +209,7 @@ describe("crl refuses a wrong root CRL: one line, exit 2, nothing written", {
 
     test("an expired one (--now after its nextUpdate)", async () => {
         const out = join(work, "refused-expired.pem");
-        const result = await runScript("crl", [
-            "--stack",
-            "byo",
-            "--dir",
-            revocationsDir,
-            ...chainFlags(crlFiles.valid as string),
-            "--out",
-            out,
+        const result = await buildWithRootCrl(crlFiles.valid as string, out, [
             "--now",
             new Date(Date.now() + 31 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
         ]);
@@ -268,16 +219,9 @@ describe("crl refuses a wrong root CRL: one line, exit 2, nothing written", {
     });
 
     test("--root-key and --root-crl together; a root-issued revocation with a supplied root CRL", async () => {
-        const both = await runScript("crl", [
-            "--stack",
-            "byo",
-            "--dir",
-            revocationsDir,
-            ...chainFlags(crlFiles.valid as string),
+        const both = await buildWithRootCrl(crlFiles.valid as string, join(work, "both.pem"), [
             "--root-key",
             chain.rootKey,
-            "--out",
-            join(work, "both.pem"),
         ]);
         assert.equal(both.code, 2);
         assert.match(both.stderr, /^crl: error: --root-crl with --root-key: both given/);
@@ -294,15 +238,7 @@ describe("crl refuses a wrong root CRL: one line, exit 2, nothing written", {
         ]);
         assert.equal(revoked.code, 0, revoked.stderr);
         const out = join(work, "root-issued.pem");
-        const result = await runScript("crl", [
-            "--stack",
-            "root-issued",
-            "--dir",
-            revocationsDir,
-            ...chainFlags(crlFiles.valid as string),
-            "--out",
-            out,
-        ]);
+        const result = await buildWithRootCrl(crlFiles.valid as string, out, [], "root-issued");
         assert.equal(result.code, 2, result.stderr);
         assert.match(
             result.stderr,
