@@ -31,24 +31,47 @@ const CONF =
 function cluster(
     nodeCount: number,
     overrides: Partial<ConstructorParameters<typeof EmqxCluster>[1]> = {},
+    opts: pulumi.ComponentResourceOptions = {},
 ) {
-    return new EmqxCluster("emqx", {
-        nodeCount,
-        instanceType: "c7i.xlarge",
-        subnets: [
-            { id: "subnet-a", availabilityZone: "eu-west-1a" },
-            { id: "subnet-b", availabilityZone: "eu-west-1b" },
-            { id: "subnet-c", availabilityZone: "eu-west-1c" },
+    return new EmqxCluster(
+        "emqx",
+        {
+            nodeCount,
+            instanceType: "c7i.xlarge",
+            subnets: [
+                { id: "subnet-a", availabilityZone: "eu-west-1a" },
+                { id: "subnet-b", availabilityZone: "eu-west-1b" },
+                { id: "subnet-c", availabilityZone: "eu-west-1c" },
+            ],
+            securityGroupId: "sg-emqx-id",
+            zone: { zoneId: "Z123", zoneName: "edge.internal" },
+            emqxVersion: "5.8.9",
+            maxConnections: 500_000,
+            emqxConf: CONF,
+            dataVolumeGiB: 50,
+            parameterPrefix: "/mqtt-edge/test/emqx",
+            ...overrides,
+        },
+        opts,
+    );
+}
+
+/** Each EMQX instance's ignoreChanges, by resource name, as the component declares them. */
+function instanceIgnoreChanges(
+    overrides: Partial<ConstructorParameters<typeof EmqxCluster>[1]> = {},
+): Map<string, string[]> {
+    const seen = new Map<string, string[]>();
+    cluster(3, overrides, {
+        transformations: [
+            (args) => {
+                if (args.type === "aws:ec2/instance:Instance") {
+                    seen.set(args.name, [...(args.opts.ignoreChanges ?? [])].sort());
+                }
+                return undefined;
+            },
         ],
-        securityGroupId: "sg-emqx-id",
-        zone: { zoneId: "Z123", zoneName: "edge.internal" },
-        emqxVersion: "5.8.9",
-        maxConnections: 500_000,
-        emqxConf: CONF,
-        dataVolumeGiB: 50,
-        parameterPrefix: "/mqtt-edge/test/emqx",
-        ...overrides,
     });
+    return seen;
 }
 
 /**
@@ -73,6 +96,26 @@ function generatedSecrets(): string[] {
 
 describe("EmqxCluster", () => {
     beforeEach(settleAndReset);
+
+    test("a node keeps its instance when its user-data, AMI or type changes, in either user-data field; refreshNode frees one", async () => {
+        const kept = instanceIgnoreChanges();
+        await settle();
+        assert.deepEqual([...kept.keys()].sort(), ["emqx-1", "emqx-2", "emqx-3"]);
+        for (const fields of kept.values()) {
+            // userData too: nodes made before user-data was packed (userDataBase64) hold it.
+            assert.deepEqual(fields, ["ami", "instanceType", "userData", "userDataBase64"]);
+        }
+        await settleAndReset();
+        const refreshed = instanceIgnoreChanges({ refreshNode: 2 });
+        await settle();
+        assert.deepEqual(refreshed.get("emqx-2"), []);
+        assert.deepEqual(refreshed.get("emqx-1"), [
+            "ami",
+            "instanceType",
+            "userData",
+            "userDataBase64",
+        ]);
+    });
 
     test("dns discovery: one SRV record naming every node, so peers keep their DNS names", async () => {
         cluster(3, { discoverySrvName: "_emqx._tcp.edge.internal" });
